@@ -1,0 +1,275 @@
+"""Plain, frozen value types shared by the pure core, the exchange port and the store.
+
+Units are part of every name or docstring: USD, coin (the base asset, e.g. BTC) or contracts.
+Money and contract counts are ``Decimal``; floats appear only in statistics code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Literal
+
+ZERO = Decimal(0)
+
+ContractKind = Literal["inverse", "linear"]
+Side = Literal["buy", "sell"]
+MarginMode = Literal["isolated", "cross"]
+
+
+@dataclass(frozen=True, slots=True)
+class Market:
+    """A derivatives market as the core needs it.
+
+    For an inverse market ``contract_size`` is the USD face of one contract and the market is
+    margined and settled in ``settle`` (the coin). For a linear market ``contract_size`` is in
+    coin (e.g. 0.001 BTC) and ``settle`` is the quote (USDT).
+    """
+
+    symbol: str  # ccxt unified symbol, e.g. "BTC/USD:BTC"
+    base: str  # "BTC"
+    quote: str  # "USD"
+    settle: str  # "BTC" for inverse, "USDT" for linear
+    kind: ContractKind
+    contract_size: Decimal  # USD per contract (inverse) or coin per contract (linear)
+    amount_step: Decimal = Decimal(1)  # order size granularity, in contracts
+    min_contracts: Decimal = Decimal(1)  # smallest order, in contracts
+    expiry: datetime | None = None  # None for perpetuals
+    active: bool = True
+
+    @property
+    def is_inverse(self) -> bool:
+        return self.kind == "inverse"
+
+
+@dataclass(frozen=True, slots=True)
+class MarginWallet:
+    """A coin-margined wallet: realized balance and unrealized PnL, both in coin."""
+
+    coin: str
+    balance: Decimal
+    unrealized_pnl: Decimal = ZERO
+
+    @property
+    def equity(self) -> Decimal:
+        """Wallet equity in coin (balance + unrealized PnL)."""
+        return self.balance + self.unrealized_pnl
+
+
+@dataclass(frozen=True, slots=True)
+class Position:
+    """A derivatives position. ``contracts`` is signed: negative is short."""
+
+    symbol: str
+    contracts: Decimal
+    entry_price: Decimal  # USD per coin (harmonic mean of fills for inverse)
+    mark_price: Decimal | None = None
+    unrealized_pnl: Decimal = ZERO  # in the settle currency (coin for inverse)
+    leverage: Decimal | None = None
+    margin_mode: MarginMode | None = None
+    liquidation_price: Decimal | None = None  # as reported by the exchange
+    hedge_mode: bool = False  # True when the account is in two-sided (hedge) position mode
+
+    @property
+    def is_short(self) -> bool:
+        return self.contracts < 0
+
+
+@dataclass(frozen=True, slots=True)
+class Ticker:
+    """Prices for one symbol, USD per coin."""
+
+    symbol: str
+    last: Decimal
+    mark: Decimal | None = None
+    index: Decimal | None = None
+    timestamp: datetime | None = None
+
+    @property
+    def reference(self) -> Decimal:
+        """The price used for valuation: mark when known, else last trade."""
+        return self.mark if self.mark is not None else self.last
+
+
+@dataclass(frozen=True, slots=True)
+class FundingRate:
+    """Funding for one perpetual. Positive ``rate``: longs pay shorts (a short hedge earns)."""
+
+    symbol: str
+    rate: Decimal  # fraction of position value per interval
+    interval_hours: Decimal
+    next_funding_time: datetime | None = None
+    predicted_rate: Decimal | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """Everything one tick reads from the outside world, at one instant."""
+
+    taken_at: datetime
+    spot: Mapping[str, Decimal]  # coin -> coins held on the exchange's spot wallet
+    static: Mapping[str, Decimal]  # coin -> coins held elsewhere (config holdings.static)
+    margin: Mapping[str, MarginWallet]  # coin -> coin-margined wallet
+    positions: Mapping[str, Position]  # symbol -> position (only symbols the exchange reported)
+    prices: Mapping[str, Decimal]  # coin -> USD per coin used for valuation
+    markets: Mapping[str, Market]  # symbol -> market
+    funding: Mapping[str, FundingRate] = field(default_factory=dict)
+    unknown_positions: frozenset[str] = frozenset()  # symbols the listing omitted: not flat!
+
+
+@dataclass(frozen=True, slots=True)
+class Exposure:
+    """Long exposure to one coin, in coin and USD."""
+
+    asset: str
+    spot: Decimal  # coins on exchange spot + static holdings
+    collateral: Decimal  # coin-margined wallet equity, in coin
+    price: Decimal  # USD per coin
+
+    @property
+    def coins(self) -> Decimal:
+        return self.spot + self.collateral
+
+    @property
+    def exposure_usd(self) -> Decimal:
+        return self.coins * self.price
+
+
+@dataclass(frozen=True, slots=True)
+class HedgeTarget:
+    """What one rule wants short on one instrument, before rounding to contracts."""
+
+    asset: str
+    instrument: str  # market symbol
+    ratio: Decimal  # effective ratio after modifiers, 0..1
+    target_short_usd: Decimal  # USD notional to hold short
+    beta: Decimal = Decimal(1)
+    rho: Decimal | None = None
+    proxy: bool = False
+    reason: str = ""  # why ratio or size differs from the rule's plain ratio, if it does
+
+
+@dataclass(frozen=True, slots=True)
+class InstrumentHedge:
+    """Target and current short on one instrument (several assets may sum into one)."""
+
+    instrument: str
+    target_short_usd: Decimal
+    current_short_usd: Decimal
+    target_contracts: Decimal  # short contracts wanted (>= 0)
+    current_contracts: Decimal  # short contracts held (>= 0; a long shows as negative)
+    notes: tuple[str, ...] = ()
+
+
+class OrderState(StrEnum):
+    PENDING = "PENDING"  # persisted, not yet sent (or send outcome not yet known)
+    DRY_RUN = "DRY_RUN"  # planned under --dry-run, never sent
+    OPEN = "OPEN"  # acknowledged, resting
+    PARTIALLY_FILLED = "PARTIALLY_FILLED"
+    FILLED = "FILLED"
+    CANCELLED = "CANCELLED"
+    REJECTED = "REJECTED"
+    UNKNOWN = "UNKNOWN"  # the send's outcome is not known: must be looked up, never resent
+
+
+TERMINAL_STATES = frozenset(
+    {OrderState.FILLED, OrderState.CANCELLED, OrderState.REJECTED, OrderState.DRY_RUN}
+)
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedOrder:
+    """One order the planner wants sent."""
+
+    symbol: str
+    side: Side
+    contracts: Decimal
+    reduce_only: bool
+    client_order_id: str
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """The planner's output for one tick."""
+
+    hedges: tuple[InstrumentHedge, ...]
+    orders: tuple[PlannedOrder, ...]
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class OrderRequest:
+    """What the exchange port is asked to send."""
+
+    symbol: str
+    side: Side
+    contracts: Decimal
+    reduce_only: bool
+    client_order_id: str
+    order_type: Literal["market", "limit"] = "market"
+    limit_price: Decimal | None = None
+    post_only: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class OrderStatus:
+    """What the exchange says about an order."""
+
+    client_order_id: str
+    exchange_order_id: str | None
+    symbol: str
+    side: Side
+    state: OrderState
+    contracts: Decimal
+    filled_contracts: Decimal = ZERO
+    average_price: Decimal | None = None
+    fee: Decimal = ZERO  # in fee_currency
+    fee_currency: str | None = None
+    reduce_only: bool = False
+    updated_at: datetime | None = None
+    reject_reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Fill:
+    """One execution."""
+
+    trade_id: str
+    client_order_id: str | None
+    exchange_order_id: str | None
+    symbol: str
+    side: Side
+    contracts: Decimal
+    price: Decimal
+    fee: Decimal
+    fee_currency: str
+    timestamp: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class FundingPayment:
+    """A funding settlement. ``amount`` is signed in coin: positive received, negative paid."""
+
+    payment_id: str
+    symbol: str
+    timestamp: datetime
+    rate: Decimal
+    position_contracts: Decimal  # signed, at settlement
+    amount: Decimal
+    currency: str
+
+
+@dataclass(frozen=True, slots=True)
+class Candle:
+    """An OHLCV bar; ``opened_at`` is the candle's open time (UTC)."""
+
+    opened_at: datetime
+    open: Decimal
+    high: Decimal
+    low: Decimal
+    close: Decimal
+    volume: Decimal
