@@ -2,23 +2,80 @@
 
 Key names are part of the product's interface (external checks rely on them). Money is Decimal,
 fractions are Decimal in [0, 1]. Cross-field checks live in model validators so that every problem
-is reported with its YAML path.
+is reported with its YAML path; a check that concerns a node below the one it validates raises
+``error_at(...)`` so that the loader can point at that node and its line.
+
+Paths (``ConfigPath``) expand ``~`` and, when validated with ``context={"base_dir": dir}`` (as
+``bot.config.loader`` does), a relative path is taken relative to ``dir``.
 """
 
 from __future__ import annotations
 
+import contextlib
+import re
+from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 Fraction = Annotated[Decimal, Field(ge=0, le=1)]
 PositiveDecimal = Annotated[Decimal, Field(gt=0)]
 NonNegativeDecimal = Annotated[Decimal, Field(ge=0)]
-Coin = Annotated[str, Field(min_length=1, max_length=20, pattern=r"^[A-Z0-9]+$")]
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///hedgebot.sqlite"
+
+ERROR_AT = "config_error_at"  # the error type of error_at(); ctx["at"] extends the error's loc
+
+
+def error_at(message: str, *at: str | int) -> PydanticCustomError:
+    """A validation error about the node ``at`` below the one being validated.
+
+    Pydantic reports a validator's error at the validated field or model; the loader appends
+    ``ctx["at"]`` to that location, so the user sees e.g. ``rules.1.asset`` instead of ``rules``.
+    """
+    return PydanticCustomError(ERROR_AT, message, {"at": at})
+
+
+def _resolve_path(path: Path, info: ValidationInfo) -> Path:
+    with contextlib.suppress(RuntimeError):  # "~user" for an unknown user: leave it as written
+        path = path.expanduser()
+    base_dir = info.context.get("base_dir") if isinstance(info.context, dict) else None
+    if base_dir is not None and not path.is_absolute():
+        return Path(base_dir) / path
+    return path
+
+
+def _coin(symbol: str) -> str:
+    if not re.fullmatch(r"[A-Z0-9]{1,20}", symbol):
+        raise ValueError("expected a coin symbol in upper case, like 'BTC' (A-Z, 0-9, at most 20)")
+    return symbol
+
+
+def _env_var_name(name: str) -> str:
+    if not re.fullmatch(r"[A-Z_][A-Z0-9_]{0,99}", name):
+        raise ValueError(
+            "expected the NAME of an environment variable (A-Z, 0-9 and _), not the key itself"
+        )
+    return name
+
+
+Coin = Annotated[str, AfterValidator(_coin)]
+ConfigPath = Annotated[Path, AfterValidator(_resolve_path)]
+# Upper case only, so that a key pasted in by mistake is rejected (and never echoed).
+EnvVarName = Annotated[str, AfterValidator(_env_var_name)]
 
 
 class Strict(BaseModel):
@@ -28,9 +85,21 @@ class Strict(BaseModel):
 class ReplayConfig(Strict):
     """Replay of real hourly candles (files named like ``binance_spot_BTCUSDT_1h.csv.gz``)."""
 
-    path: Path
+    path: ConfigPath
     start: str | None = None  # ISO timestamp of the first replayed candle; default: the first one
     step_per_tick: bool = True  # advance one candle per daemon tick (accelerated replay)
+
+    @field_validator("start")
+    @classmethod
+    def _iso_timestamp(cls, start: str | None) -> str | None:
+        if start is not None:
+            try:
+                datetime.fromisoformat(start)
+            except ValueError:
+                raise ValueError(
+                    "expected an ISO 8601 timestamp like '2024-01-01T00:00:00Z'"
+                ) from None
+        return start
 
 
 class SimBalances(Strict):
@@ -50,7 +119,7 @@ class SimConfig(Strict):
     funding_interval_hours: Annotated[int, Field(ge=1, le=24)] = 8
     maintenance_margin_rate: Annotated[Decimal, Field(gt=0, lt=1)] = Decimal("0.005")
     api_key: str = "test-key"
-    secret: str = "test-secret"
+    secret: str = "test-secret"  # noqa: S105 (the simulator's well-known fake secret)
 
     @model_validator(mode="after")
     def _one_price_source(self) -> SimConfig:
@@ -63,16 +132,16 @@ class ExchangeConfig(Strict):
     id: Annotated[str, Field(min_length=1)]
     testnet: bool = True
     url: str | None = None  # base URL override, e.g. the local emulator
-    api_key_env: str = "HEDGEBOT_API_KEY"
-    secret_env: str = "HEDGEBOT_API_SECRET"
-    api_key_file: Path | None = None
-    secret_file: Path | None = None
+    api_key_env: EnvVarName = "HEDGEBOT_API_KEY"
+    secret_env: EnvVarName = "HEDGEBOT_API_SECRET"  # noqa: S105 (a variable name)
+    api_key_file: ConfigPath | None = None  # read instead of api_key_env when given
+    secret_file: ConfigPath | None = None  # read instead of secret_env when given
     sim: SimConfig | None = None
 
     @model_validator(mode="after")
     def _sim_needs_section(self) -> ExchangeConfig:
         if self.id == "sim" and self.sim is None:
-            raise ValueError("exchange.id 'sim' needs an 'exchange.sim' section")
+            raise error_at("exchange.id 'sim' needs an 'exchange.sim' section", "sim")
         return self
 
 
@@ -116,8 +185,15 @@ class DatabaseConfig(Strict):
     def _known_driver(cls, url: str) -> str:
         if not url.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
             raise ValueError(
-                "database.url must start with 'sqlite+aiosqlite://' or 'postgresql+asyncpg://'"
+                "the URL must start with 'sqlite+aiosqlite://' or 'postgresql+asyncpg://'"
             )
+        try:
+            _ = make_url(url).port
+        except (ArgumentError, ValueError):
+            # Never echo the URL: it may hold a password.
+            raise ValueError(
+                "cannot parse it as a database URL (check the host and port)"
+            ) from None
         return url
 
 
@@ -139,11 +215,14 @@ class Config(Strict):
     @field_validator("rules")
     @classmethod
     def _one_rule_per_asset(cls, rules: list[RuleConfig]) -> list[RuleConfig]:
-        seen: set[str] = set()
-        for rule in rules:
+        seen: dict[str, int] = {}
+        for index, rule in enumerate(rules):
             if rule.asset in seen:
-                raise ValueError(f"asset {rule.asset!r} has more than one rule")
-            seen.add(rule.asset)
+                first = seen[rule.asset]
+                raise error_at(
+                    f"asset {rule.asset!r} already has a rule (rules.{first})", index, "asset"
+                )
+            seen[rule.asset] = index
         return rules
 
     @property

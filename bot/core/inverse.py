@@ -27,8 +27,9 @@ def short_pnl_usd(face_usd: Decimal, entry_price: Decimal, price: Decimal) -> De
     return face_usd * (ONE - price / entry_price)
 
 
-def position_pnl_coin(contracts: Decimal, contract_size_usd: Decimal, entry: Decimal,
-                      price: Decimal) -> Decimal:
+def position_pnl_coin(
+    contracts: Decimal, contract_size_usd: Decimal, entry: Decimal, price: Decimal
+) -> Decimal:
     """Coin PnL of a signed inverse position (negative contracts = short)."""
     face = abs(contracts) * contract_size_usd
     pnl_short = short_pnl_coin(face, entry, price)
@@ -47,8 +48,9 @@ def harmonic_entry(fills: Iterable[tuple[Decimal, Decimal]]) -> Decimal:
     return total_face / total_coin
 
 
-def funding_payment_coin(contracts: Decimal, contract_size_usd: Decimal, mark_price: Decimal,
-                         rate: Decimal) -> Decimal:
+def funding_payment_coin(
+    contracts: Decimal, contract_size_usd: Decimal, mark_price: Decimal, rate: Decimal
+) -> Decimal:
     """Signed coin funding for a signed inverse position: positive received, negative paid.
 
     Payment = |Q| / P_mark × f. A positive rate means longs pay shorts, so a short receives.

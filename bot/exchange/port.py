@@ -102,8 +102,8 @@ class ExchangePort(Protocol):
         """Set leverage; tolerate 'not modified'."""
         ...
 
-    async def set_margin_mode(self, symbol: str, mode: MarginMode) -> None:
-        """Set margin mode; tolerate 'not modified'."""
+    async def set_margin_mode(self, symbol: str, mode: MarginMode, leverage: Decimal) -> None:
+        """Set margin mode (some exchanges need the leverage with it); tolerate 'not modified'."""
         ...
 
     async def close(self) -> None:

@@ -1,0 +1,5 @@
+"""``python -m bot.cli`` is the ``hedgebot`` command."""
+
+from bot.cli.main import app
+
+app()

@@ -1,0 +1,113 @@
+"""The ``hedgebot`` command line."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from bot.cli.output import print_decision, tick_printer
+from bot.config.loader import ConfigError, load_config
+from bot.config.models import Config
+from bot.config.secrets import LiveTradingRefused, check_live_allowed
+from bot.logs import configure_logging
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
+db_app = typer.Typer(no_args_is_help=True, help="Database migrations.")
+app.add_typer(db_app, name="db")
+
+EXIT_CONFIG = 2
+ConfigOption = Annotated[Path, typer.Option("--config", "-c", help="YAML config file.")]
+err = Console(stderr=True)
+
+
+def load_or_exit(path: Path, *, trading: bool = True) -> Config:
+    """Load and validate a config; on any problem print them all and exit 2."""
+    try:
+        config = load_config(path)
+        if trading:
+            check_live_allowed(config, os.environ)
+    except ConfigError as exc:
+        for problem in exc.problems:
+            err.print(str(problem), markup=False, highlight=False)
+        raise typer.Exit(EXIT_CONFIG) from None
+    except LiveTradingRefused as exc:
+        err.print(str(exc), markup=False, highlight=False)
+        raise typer.Exit(EXIT_CONFIG) from None
+    return config
+
+
+@app.command("check-config")
+def check_config(file: Annotated[Path, typer.Argument(help="YAML config file.")]) -> None:
+    """Validate a config file; print each problem as `path (line N): message`, exit 2 if any."""
+    config = load_or_exit(file, trading=False)
+    typer.echo(
+        f"{file}: OK (exchange {config.exchange.id}, {len(config.rules)} rule(s), "
+        f"{'testnet' if not config.is_mainnet else 'MAINNET'})"
+    )
+
+
+@app.command()
+def run(
+    config_path: ConfigOption,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Plan and record, send nothing.")] = False,
+    ticks: Annotated[int | None, typer.Option("--ticks", min=1, help="Stop after N ticks.")] = None,
+) -> None:
+    """Run the hedging daemon."""
+    config = load_or_exit(config_path)
+    configure_logging(config.logging.level, config.logging.format)
+    from bot.app import open_runtime
+    from bot.daemon.runner import Daemon
+
+    async def main() -> int:
+        runtime = await open_runtime(config, dry_run=dry_run, environ=os.environ)
+        runtime.hedger.on_tick = tick_printer(Console())
+        daemon = Daemon(
+            runtime.hedger,
+            interval_s=config.schedule.interval_seconds,
+            misfire_grace_s=config.schedule.misfire_grace_seconds,
+            max_ticks=ticks,
+        )
+        try:
+            stats = await daemon.run()
+        finally:
+            await runtime.close()
+        return 0 if stats.ticks > stats.failures else 1
+
+    raise typer.Exit(asyncio.run(main()))
+
+
+@app.command()
+def plan(
+    config_path: ConfigOption,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Compute one tick's plan without sending or recording anything."""
+    config = load_or_exit(config_path)
+    configure_logging("WARNING", config.logging.format)
+    from bot.app import plan_once
+    from bot.daemon.report import decision_report
+
+    decision = asyncio.run(plan_once(config, os.environ))
+    report = decision_report(decision)
+    if as_json:
+        sys.stdout.write(json.dumps(report, indent=2) + "\n")
+    else:
+        print_decision(Console(), report)
+
+
+@db_app.command("upgrade")
+def db_upgrade(config_path: ConfigOption) -> None:
+    """Apply every pending migration to the configured database."""
+    config = load_or_exit(config_path, trading=False)
+    configure_logging(config.logging.level, config.logging.format)
+    from bot.store.db import upgrade
+
+    asyncio.run(upgrade(config.database.url))
+    typer.echo("database is at the latest revision")

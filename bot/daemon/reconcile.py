@@ -1,0 +1,76 @@
+"""Bring orders the database does not consider finished in line with the exchange.
+
+Runs at the start of every tick (and so at start-up): an order left PENDING or UNKNOWN by a crash,
+a timeout or a lost response is looked up by its client id before anything new is sent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import structlog
+
+from bot.core.types import OrderState
+from bot.exchange.errors import ExchangeError
+from bot.exchange.port import ExchangePort
+from bot.store.repo import Store
+
+log = structlog.get_logger(__name__)
+
+UNRESOLVED_STATES: Sequence[OrderState] = (
+    OrderState.PENDING,
+    OrderState.UNKNOWN,
+    OrderState.OPEN,
+    OrderState.PARTIALLY_FILLED,
+)
+
+# An order the exchange has never seen cannot arrive later than its signed receive window
+# (ccxt signs Bybit requests with a 5 s window). Past this age, "not found" means "never placed".
+NEVER_ARRIVED_AFTER = timedelta(seconds=60)
+
+
+@dataclass
+class ReconcileReport:
+    resolved: int = 0
+    blocked_symbols: set[str] = field(default_factory=set)  # no new orders there this tick
+
+
+async def reconcile_orders(
+    port: ExchangePort, store: Store, account: str, now: datetime
+) -> ReconcileReport:
+    """Resolve every unfinished order by client id; block symbols whose state stays unknown."""
+    report = ReconcileReport()
+    for row in await store.orders_in_states(account, UNRESOLVED_STATES):
+        try:
+            status = await port.fetch_order_by_client_id(row.symbol, row.client_order_id)
+        except ExchangeError as exc:
+            log.warning("reconcile_lookup_failed", client_order_id=row.client_order_id, error=str(exc))
+            report.blocked_symbols.add(row.symbol)
+            continue
+        if status is not None:
+            await store.update_order(row.client_order_id, status=status)
+            report.resolved += 1
+            if status.state in (OrderState.OPEN, OrderState.PARTIALLY_FILLED):
+                report.blocked_symbols.add(row.symbol)
+            log.info(
+                "order_reconciled",
+                client_order_id=row.client_order_id,
+                previous_state=row.state,
+                state=status.state.value,
+                filled_contracts=str(status.filled_contracts),
+            )
+            continue
+        if now - row.created_at >= NEVER_ARRIVED_AFTER:
+            await store.update_order(
+                row.client_order_id,
+                state=OrderState.CANCELLED,
+                reject_reason="never reached the exchange",
+            )
+            report.resolved += 1
+            log.info("order_never_arrived", client_order_id=row.client_order_id)
+        else:
+            report.blocked_symbols.add(row.symbol)
+            log.info("order_unresolved_wait", client_order_id=row.client_order_id)
+    return report

@@ -1,0 +1,53 @@
+"""Read one consistent snapshot of the account through the exchange port."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from decimal import Decimal
+
+from bot.config.models import HoldingsConfig
+from bot.core.types import Market, Snapshot
+from bot.exchange.port import ExchangePort
+from strategies.base import HedgeRule, own_inverse_perp
+
+
+def price_symbol(coin: str, markets: Mapping[str, Market]) -> str:
+    """Where a coin's USD price comes from: its own inverse perp's mark, else spot COIN/USDT."""
+    own = own_inverse_perp(coin)
+    return own if own in markets else f"{coin}/USDT"
+
+
+async def read_snapshot(
+    port: ExchangePort, holdings: HoldingsConfig, rules: Sequence[HedgeRule]
+) -> Snapshot:
+    """Balances, positions, prices and funding for every instrument and coin the rules touch."""
+    taken_at = await port.fetch_time()
+    markets = await port.load_markets()
+    instruments = sorted({rule.instrument for rule in rules})
+    spot = await port.fetch_spot_balances() if holdings.source == "exchange" else {}
+    margin = await port.fetch_margin_wallets()
+    positions = await port.fetch_positions(instruments)
+    coins = sorted(
+        {rule.asset for rule in rules}
+        | {coin for coin, wallet in margin.items() if wallet.balance != 0}
+        | {markets[symbol].base for symbol in instruments if symbol in markets}
+        | set(holdings.static)
+    )
+    symbol_by_coin = {coin: price_symbol(coin, markets) for coin in coins}
+    tickers = await port.fetch_tickers(sorted(set(symbol_by_coin.values()) | set(instruments)))
+    prices: dict[str, Decimal] = {
+        coin: tickers[symbol].reference for coin, symbol in symbol_by_coin.items() if symbol in tickers
+    }
+    perps = [symbol for symbol in instruments if symbol in markets and markets[symbol].expiry is None]
+    funding = await port.fetch_funding_rates(perps) if perps else {}
+    return Snapshot(
+        taken_at=taken_at,
+        spot=dict(spot),
+        static=dict(holdings.static),
+        margin=dict(margin),
+        positions=dict(positions),
+        prices=prices,
+        markets=dict(markets),
+        funding=dict(funding),
+        unknown_positions=frozenset(s for s in instruments if s in markets and s not in positions),
+    )

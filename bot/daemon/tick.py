@@ -1,0 +1,174 @@
+"""One tick of one account: reconcile, read, decide, record, execute, record fills and funding."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import structlog
+
+from bot.core.planner import PlannerSettings
+from bot.core.types import OrderState, Plan, PlannedOrder
+from bot.daemon.decide import Decision, decide
+from bot.daemon.execute import ExecutionReport, execute_orders
+from bot.daemon.reconcile import reconcile_orders
+from bot.daemon.snapshot import read_snapshot
+from bot.config.models import Config
+from bot.exchange.errors import ExchangeError
+from bot.exchange.port import ExchangePort
+from bot.store.repo import Store
+from strategies.base import HedgeRule
+
+log = structlog.get_logger(__name__)
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class TickOutcome:
+    tick_id: int
+    decision: Decision
+    orders: tuple[PlannedOrder, ...]  # what was sent (or recorded as DRY_RUN)
+    execution: ExecutionReport | None
+
+
+class Hedger:
+    """Keeps one account's hedge at target, one tick at a time."""
+
+    def __init__(
+        self,
+        *,
+        account: str,
+        config: Config,
+        port: ExchangePort,
+        store: Store,
+        rules: Sequence[HedgeRule],
+        dry_run: bool,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
+        self.account = account
+        self.config = config
+        self.port = port
+        self.store = store
+        self.rules = tuple(rules)
+        self.dry_run = dry_run
+        self.clock = clock
+        self.settings = PlannerSettings.from_config(config.hedge, config.limits)
+        self.on_tick: Callable[[TickOutcome], None] | None = None  # e.g. the CLI's printer
+
+    async def tick(self) -> TickOutcome:
+        """Run one tick. Raises on failure after recording the tick as failed."""
+        tick_id = await self.store.start_tick(self.account, self.dry_run, self.clock())
+        structlog.contextvars.bind_contextvars(tick_id=tick_id, account=self.account)
+        try:
+            outcome = await self._tick(tick_id)
+        except BaseException as exc:
+            await self.store.finish_tick(tick_id, "failed", self.clock(), error=repr(exc))
+            raise
+        finally:
+            structlog.contextvars.unbind_contextvars("tick_id", "account")
+        if self.on_tick is not None:
+            self.on_tick(outcome)
+        return outcome
+
+    async def _tick(self, tick_id: int) -> TickOutcome:
+        blocked: set[str] = set()
+        if not self.dry_run:
+            reconciled = await reconcile_orders(self.port, self.store, self.account, self.clock())
+            blocked = reconciled.blocked_symbols
+        snapshot = await read_snapshot(self.port, self.config.holdings, self.rules)
+        decision = decide(snapshot, self.rules, self.settings, f"{self.account}:{tick_id}")
+        orders = tuple(o for o in decision.plan.orders if o.symbol not in blocked)
+        for symbol in sorted(blocked):
+            log.warning("symbol_blocked", symbol=symbol, reason="unresolved order")
+        self._log_decision(decision, orders)
+        await self.store.record_tick_state(
+            tick_id, snapshot, list(decision.exposures.values()), decision.targets, decision.plan.hedges
+        )
+        state = OrderState.DRY_RUN if self.dry_run else OrderState.PENDING
+        await self.store.add_planned_orders(tick_id, self.account, orders, state, self.clock())
+        execution = None
+        if orders and not self.dry_run:
+            execution = await execute_orders(self.port, self.store, orders, self.clock())
+        if not self.dry_run:
+            await self._sync_fills_and_funding(decision.plan)
+        await self.store.finish_tick(tick_id, "ok", self.clock())
+        return TickOutcome(tick_id, decision, orders, execution)
+
+    def _log_decision(self, decision: Decision, orders: Sequence[PlannedOrder]) -> None:
+        snapshot = decision.snapshot
+        for exposure in decision.exposures.values():
+            log.info(
+                "exposure",
+                asset=exposure.asset,
+                spot=str(exposure.spot),
+                collateral=str(exposure.collateral),
+                price=str(exposure.price),
+                exposure_usd=str(exposure.exposure_usd),
+                exchange_time=snapshot.taken_at.isoformat(),
+            )
+        for target in decision.targets:
+            log.info(
+                "target",
+                asset=target.asset,
+                instrument=target.instrument,
+                ratio=str(target.ratio),
+                beta=str(target.beta),
+                target_short_usd=str(target.target_short_usd),
+                reason=target.reason,
+            )
+        for hedge in decision.plan.hedges:
+            log.info(
+                "hedge",
+                instrument=hedge.instrument,
+                target_short_usd=str(hedge.target_short_usd),
+                current_short_usd=str(hedge.current_short_usd),
+                target_contracts=str(hedge.target_contracts),
+                current_contracts=str(hedge.current_contracts),
+                band=str(self.settings.band),
+                notes=list(hedge.notes),
+            )
+        for note in decision.plan.notes:
+            log.info("plan_note", note=note)
+        for order in orders:
+            log.info(
+                "order_planned",
+                symbol=order.symbol,
+                side=order.side,
+                contracts=str(order.contracts),
+                reduce_only=order.reduce_only,
+                client_order_id=order.client_order_id,
+                reason=order.reason,
+                dry_run=self.dry_run,
+            )
+        if not orders:
+            log.info("no_order", reason="every hedge within its band")
+
+    async def _sync_fills_and_funding(self, plan: Plan) -> None:
+        """Record new executions and funding payments (idempotent; failures wait a tick)."""
+        for hedge in plan.hedges:
+            symbol = hedge.instrument
+            try:
+                since_fill = await self.store.last_fill_time(self.account, symbol)
+                fills = await self.port.fetch_fills(symbol, since_fill)
+                new_fills = await self.store.record_fills(self.account, fills)
+                since_funding = await self.store.last_funding_time(self.account, symbol)
+                payments = await self.port.fetch_funding_payments(symbol, since_funding)
+                new_payments = await self.store.record_funding(self.account, payments)
+            except ExchangeError as exc:
+                log.warning("sync_failed", symbol=symbol, error=str(exc))
+                continue
+            if new_payments:
+                log.info(
+                    "funding_recorded",
+                    symbol=symbol,
+                    count=new_payments,
+                    amount=str(sum((p.amount for p in payments), Decimal(0))),
+                    currency=payments[0].currency,
+                )
+            if new_fills:
+                log.info("fills_recorded", symbol=symbol, count=new_fills)

@@ -1,0 +1,439 @@
+"""The exchange port over ccxt (``ccxt.async_support``), driven by an ExchangeProfile.
+
+ccxt errors are translated here, where they enter, into ``bot.exchange.errors``. Numbers leave
+as Decimal (ccxt hands out floats; ``Decimal(str(x))`` keeps their shortest exact repr).
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any, TypeVar
+
+import ccxt.async_support as ccxt_async
+from ccxt.base import errors as ccxt_errors
+
+from bot.config.models import ExchangeConfig
+from bot.config.secrets import Credentials
+from bot.core.types import (
+    Candle,
+    Fill,
+    FundingPayment,
+    FundingRate,
+    MarginMode,
+    MarginWallet,
+    Market,
+    OrderRequest,
+    OrderStatus,
+    Position,
+    Ticker,
+)
+from bot.exchange.ccxt_parse import (
+    dec,
+    from_ms,
+    parse_fill,
+    parse_funding_payment,
+    parse_market,
+    parse_order,
+    parse_position,
+    status_from_fills,
+    to_ms,
+)
+from bot.exchange.errors import (
+    AuthenticationFailedError,
+    ExchangeError,
+    ExchangeUnavailableError,
+    OrderNotFoundError,
+    OrderRejectedError,
+    OutcomeUnknownError,
+    PermanentExchangeError,
+    RateLimitedError,
+    TemporaryExchangeError,
+)
+from bot.exchange.profiles import ExchangeProfile, profile_for
+from bot.exchange.retry import RetryPolicy, with_retries
+
+T = TypeVar("T")
+ZERO = Decimal(0)
+
+
+class CcxtPort:
+    """ExchangePort implementation for any ccxt exchange with a profile."""
+
+    def __init__(
+        self, client: Any, profile: ExchangeProfile, retry: RetryPolicy | None = None
+    ) -> None:
+        self.client = client
+        self.profile = profile
+        self.retry = retry or RetryPolicy()
+        self._markets: dict[str, Market] | None = None
+
+    @classmethod
+    def from_config(cls, config: ExchangeConfig, credentials: Credentials) -> CcxtPort:
+        """Build the ccxt client: testnet/demo unless mainnet was opted into, URL override last."""
+        profile = profile_for(config.id)
+        client_class = getattr(ccxt_async, profile.ccxt_id)
+        client = client_class(
+            {
+                "apiKey": credentials.api_key.get_secret_value(),
+                "secret": credentials.secret.get_secret_value(),
+                "enableRateLimit": True,
+                "options": copy.deepcopy(profile.ccxt_options),
+            }
+        )
+        client.has.update(profile.has_overrides)
+        if config.testnet:
+            if profile.sandbox == "testnet":
+                client.set_sandbox_mode(True)
+            elif profile.sandbox == "demo":
+                client.enable_demo_trading(True)
+        if config.url:
+            # Sandbox mode replaces urls["api"]; the override must come after it.
+            client.urls["api"] = {key: config.url.rstrip("/") for key in client.urls["api"]}
+        return cls(client, profile)
+
+    @property
+    def name(self) -> str:
+        return self.profile.ccxt_id
+
+    def resolved_api_urls(self) -> dict[str, str]:
+        """The base URLs ccxt will call (for tests and start-up logs)."""
+        return dict(self.client.urls["api"])
+
+    # -- error translation --------------------------------------------------------------------
+
+    def _retry_after(self) -> float | None:
+        headers = getattr(self.client, "last_response_headers", None) or {}
+        value = headers.get("Retry-After") or headers.get("retry-after")
+        try:
+            return float(value) if value is not None else None
+        except ValueError:
+            return None
+
+    def _translate(self, exc: Exception, *, sending_order: bool) -> ExchangeError:
+        message = f"{self.name}: {type(exc).__name__}: {exc}"
+        if isinstance(exc, ccxt_errors.RateLimitExceeded | ccxt_errors.DDoSProtection):
+            return RateLimitedError(message, retry_after_s=self._retry_after())
+        if isinstance(exc, ccxt_errors.InvalidNonce):
+            return AuthenticationFailedError(f"{message} (is the clock in sync?)")
+        if isinstance(exc, ccxt_errors.AuthenticationError):
+            return AuthenticationFailedError(message)
+        if isinstance(exc, ccxt_errors.NetworkError):
+            # A timeout or 5xx after an order left us may have placed it: look it up, never resend.
+            if sending_order:
+                return OutcomeUnknownError(message)
+            if isinstance(exc, ccxt_errors.ExchangeNotAvailable):
+                return ExchangeUnavailableError(message, retry_after_s=self._retry_after())
+            return TemporaryExchangeError(message)
+        if isinstance(exc, ccxt_errors.OrderNotFound):
+            return OrderNotFoundError(message)
+        if isinstance(exc, ccxt_errors.InsufficientFunds | ccxt_errors.InvalidOrder):
+            return OrderRejectedError(message, code=_ret_code(exc))
+        return PermanentExchangeError(message)
+
+    async def _call(
+        self, operation: str, call: Callable[[], Awaitable[T]], *, retry: bool = True
+    ) -> T:
+        async def translated() -> T:
+            try:
+                return await call()
+            except ccxt_errors.BaseError as exc:
+                raise self._translate(exc, sending_order=False) from exc
+
+        if not retry:
+            return await translated()
+        return await with_retries(operation, translated, self.retry)
+
+    def _is_not_modified(self, exc: Exception) -> bool:
+        text = str(exc)
+        return any(code in text for code in self.profile.not_modified_codes) or isinstance(
+            exc, ccxt_errors.NoChange
+        )
+
+    # -- reads --------------------------------------------------------------------------------
+
+    async def fetch_time(self) -> datetime:
+        if self.client.has.get("fetchTime"):
+            millis = await self._call("fetch_time", self.client.fetch_time)
+            if millis is not None:
+                return from_ms(millis)
+        return datetime.now(UTC)
+
+    async def load_markets(self) -> Mapping[str, Market]:
+        if self._markets is None:
+            raw = await self._call("load_markets", self.client.load_markets)
+            markets = (parse_market(m, self.client.precisionMode) for m in raw.values())
+            self._markets = {m.symbol: m for m in markets if m is not None}
+        return self._markets
+
+    async def fetch_spot_balances(self) -> Mapping[str, Decimal]:
+        if self._is_unified():
+            return {}  # one wallet: its coins are margin (see fetch_margin_wallets)
+        params = dict(self.profile.spot_balance_params)
+        balance = await self._call("fetch_balance", lambda: self.client.fetch_balance(params))
+        return {c: v for c, v in _totals(balance).items() if v != 0}
+
+    async def fetch_margin_wallets(self) -> Mapping[str, MarginWallet]:
+        params = dict(self.profile.margin_balance_params)
+        balance = await self._call("fetch_balance", lambda: self.client.fetch_balance(params))
+        totals = _totals(balance)
+        upnl: dict[str, Decimal] = {}
+        markets = await self.load_markets()
+        if self.client.has.get("fetchPositions"):
+            raw_positions = await self._call("fetch_positions", self.client.fetch_positions)
+            for raw in raw_positions:
+                market = markets.get(raw.get("symbol", ""))
+                if market is not None and market.is_inverse:
+                    upnl[market.settle] = upnl.get(market.settle, ZERO) + (
+                        dec(raw.get("unrealizedPnl")) or ZERO
+                    )
+        coins = set(totals) | set(upnl)
+        return {
+            coin: MarginWallet(coin, totals.get(coin, ZERO), upnl.get(coin, ZERO))
+            for coin in sorted(coins)
+            if totals.get(coin, ZERO) != 0 or upnl.get(coin, ZERO) != 0
+        }
+
+    def _is_unified(self) -> bool:
+        return bool(self.client.options.get("enableUnifiedAccount"))
+
+    async def fetch_positions(self, symbols: Sequence[str]) -> Mapping[str, Position]:
+        markets = await self.load_markets()
+        positions: dict[str, Position] = {}
+        for symbol in symbols:
+            if symbol not in markets:
+                continue
+            raw = await self._call(
+                "fetch_position", lambda s=symbol: self.client.fetch_position(s)  # type: ignore[misc]
+            )
+            if raw is None or raw.get("symbol") != symbol:
+                continue  # omitted by the exchange: the caller treats it as unknown, not flat
+            positions[symbol] = parse_position(raw, markets[symbol], self.profile.amount_unit)
+        return positions
+
+    async def fetch_tickers(self, symbols: Sequence[str]) -> Mapping[str, Ticker]:
+        markets = await self.load_markets()
+        wanted = [s for s in symbols if s in markets or s in self.client.markets]
+        if not wanted:
+            return {}
+        raw = await self._call("fetch_tickers", lambda: self.client.fetch_tickers(wanted))
+        tickers: dict[str, Ticker] = {}
+        for symbol in wanted:
+            item = raw.get(symbol)
+            last = dec(item.get("last")) if item else None
+            if item is None or last is None:
+                continue
+            tickers[symbol] = Ticker(
+                symbol=symbol,
+                last=last,
+                mark=dec(item.get("markPrice")),
+                index=dec(item.get("indexPrice")),
+                timestamp=from_ms(item["timestamp"]) if item.get("timestamp") else None,
+            )
+        return tickers
+
+    async def fetch_funding_rates(self, symbols: Sequence[str]) -> Mapping[str, FundingRate]:
+        if not symbols or not self.client.has.get("fetchFundingRates"):
+            return {}
+        raw = await self._call(
+            "fetch_funding_rates", lambda: self.client.fetch_funding_rates(list(symbols))
+        )
+        rates: dict[str, FundingRate] = {}
+        for symbol in symbols:
+            item = raw.get(symbol)
+            rate = dec(item.get("fundingRate")) if item else None
+            if item is None or rate is None:
+                continue
+            interval = str(item.get("interval") or "8h")
+            rates[symbol] = FundingRate(
+                symbol=symbol,
+                rate=rate,
+                interval_hours=Decimal(interval.rstrip("h")) if interval.endswith("h") else Decimal(8),
+                next_funding_time=from_ms(item["fundingTimestamp"])
+                if item.get("fundingTimestamp")
+                else None,
+                predicted_rate=dec(item.get("nextFundingRate")),
+            )
+        return rates
+
+    async def fetch_ohlcv(
+        self, symbol: str, timeframe: str, since: datetime | None, limit: int
+    ) -> Sequence[Candle]:
+        since_ms = to_ms(since) if since else None
+        rows = await self._call(
+            "fetch_ohlcv", lambda: self.client.fetch_ohlcv(symbol, timeframe, since_ms, limit)
+        )
+        return [
+            Candle(from_ms(r[0]), dec(r[1]) or ZERO, dec(r[2]) or ZERO, dec(r[3]) or ZERO,
+                   dec(r[4]) or ZERO, dec(r[5]) or ZERO)
+            for r in rows
+        ]
+
+    async def fetch_fills(self, symbol: str, since: datetime | None) -> Sequence[Fill]:
+        markets = await self.load_markets()
+        since_ms = to_ms(since) if since else None
+        trades = await self._call(
+            "fetch_my_trades", lambda: self.client.fetch_my_trades(symbol, since_ms)
+        )
+        return [parse_fill(t, markets[symbol], self.profile.amount_unit) for t in trades]
+
+    async def fetch_funding_payments(
+        self, symbol: str, since: datetime | None
+    ) -> Sequence[FundingPayment]:
+        if not self.client.has.get("fetchFundingHistory"):
+            return []
+        markets = await self.load_markets()
+        since_ms = to_ms(since) if since else None
+        rows = await self._call(
+            "fetch_funding_history", lambda: self.client.fetch_funding_history(symbol, since_ms)
+        )
+        return [parse_funding_payment(r, markets[symbol], self.profile.amount_unit) for r in rows]
+
+    # -- orders -------------------------------------------------------------------------------
+
+    def _ccxt_amount(self, market: Market, contracts: Decimal) -> float:
+        if self.profile.amount_unit == "usd" and market.is_inverse:
+            return float(contracts * market.contract_size)
+        if self.profile.amount_unit == "coin":
+            return float(contracts * market.contract_size)
+        return float(contracts)
+
+    def order_params(self, request: OrderRequest) -> dict[str, Any]:
+        """The ccxt params for an order (client id, reduce-only, post-only) per the profile."""
+        params: dict[str, Any] = {self.profile.client_id_param: request.client_order_id}
+        if request.reduce_only:
+            params["reduceOnly"] = True
+        if request.post_only:
+            params["postOnly"] = True
+        return params
+
+    async def create_order(self, request: OrderRequest) -> OrderStatus:
+        markets = await self.load_markets()
+        market = markets[request.symbol]
+        amount = self._ccxt_amount(market, request.contracts)
+        price = float(request.limit_price) if request.limit_price is not None else None
+        try:
+            raw = await self.client.create_order(
+                request.symbol, request.order_type, request.side, amount, price,
+                self.order_params(request),
+            )
+        except ccxt_errors.BaseError as exc:
+            raise self._translate(exc, sending_order=True) from exc
+        # Bybit acknowledges with ids only: read the order back for its state and fills.
+        status = await self._lookup_quietly(request.symbol, request.client_order_id)
+        if status is not None:
+            return status
+        from bot.core.types import OrderState
+
+        return OrderStatus(
+            client_order_id=request.client_order_id,
+            exchange_order_id=str(raw.get("id")) if raw.get("id") else None,
+            symbol=request.symbol,
+            side=request.side,
+            state=OrderState.OPEN,
+            contracts=request.contracts,
+            reduce_only=request.reduce_only,
+        )
+
+    async def _lookup_quietly(self, symbol: str, client_order_id: str) -> OrderStatus | None:
+        try:
+            return await self.fetch_order_by_client_id(symbol, client_order_id)
+        except TemporaryExchangeError:
+            return None
+
+    async def cancel_order(self, symbol: str, client_order_id: str) -> OrderStatus:
+        params = {self.profile.client_id_query_param: client_order_id}
+        await self._call(
+            "cancel_order", lambda: self.client.cancel_order(None, symbol, params), retry=False
+        )
+        status = await self.fetch_order_by_client_id(symbol, client_order_id)
+        if status is None:
+            raise OrderNotFoundError(f"{client_order_id} not found after cancel")
+        return status
+
+    async def fetch_order_by_client_id(
+        self, symbol: str, client_order_id: str
+    ) -> OrderStatus | None:
+        markets = await self.load_markets()
+        market = markets[symbol]
+        unit = self.profile.amount_unit
+        if self.profile.client_id_lookup == "bybit_order_link_id":
+            params = {self.profile.client_id_query_param: client_order_id}
+            for fetch in (self.client.fetch_open_orders,
+                          self.client.fetch_canceled_and_closed_orders):
+                rows = await self._call(
+                    "fetch_orders_by_client_id",
+                    lambda f=fetch: f(symbol, None, None, dict(params)),  # type: ignore[misc]
+                )
+                for row in rows:
+                    if row.get("clientOrderId") == client_order_id:
+                        return parse_order(row, market, unit)
+            trades = await self._call(
+                "fetch_my_trades", lambda: self.client.fetch_my_trades(symbol, None, None,
+                                                                       dict(params))
+            )
+            fills = [parse_fill(t, market, unit) for t in trades]
+            return status_from_fills(client_order_id, symbol, fills)
+        for fetch in (self.client.fetch_open_orders, self.client.fetch_closed_orders):
+            rows = await self._call("scan_orders", lambda f=fetch: f(symbol))  # type: ignore[misc]
+            for row in rows:
+                if row.get("clientOrderId") == client_order_id:
+                    return parse_order(row, market, unit)
+        return None
+
+    async def fetch_open_orders(self, symbols: Sequence[str]) -> Sequence[OrderStatus]:
+        markets = await self.load_markets()
+        statuses: list[OrderStatus] = []
+        for symbol in symbols:
+            rows = await self._call(
+                "fetch_open_orders", lambda s=symbol: self.client.fetch_open_orders(s)  # type: ignore[misc]
+            )
+            statuses.extend(parse_order(r, markets[symbol], self.profile.amount_unit) for r in rows)
+        return statuses
+
+    async def set_leverage(self, symbol: str, leverage: Decimal) -> None:
+        if not self.profile.supports_set_leverage:
+            return
+        try:
+            await self.client.set_leverage(float(leverage), symbol)
+        except ccxt_errors.BaseError as exc:
+            if self._is_not_modified(exc):
+                return
+            raise self._translate(exc, sending_order=False) from exc
+
+    async def set_margin_mode(self, symbol: str, mode: MarginMode, leverage: Decimal) -> None:
+        if not self.profile.supports_set_margin_mode:
+            return
+        try:
+            await self.client.set_margin_mode(mode, symbol, {"leverage": float(leverage)})
+        except ccxt_errors.BaseError as exc:
+            if self._is_not_modified(exc):
+                return
+            raise self._translate(exc, sending_order=False) from exc
+
+    async def close(self) -> None:
+        await self.client.close()
+
+
+def _totals(balance: Mapping[str, Any]) -> dict[str, Decimal]:
+    totals = balance.get("total") or {}
+    result: dict[str, Decimal] = {}
+    for coin, value in totals.items():
+        amount = dec(value)
+        if amount is not None:
+            result[coin] = amount
+    return result
+
+
+def _ret_code(exc: Exception) -> str | None:
+    """Bybit-style ``"retCode":NNN`` out of ccxt's message (it embeds the raw body)."""
+    text = str(exc)
+    marker = '"retCode":'
+    start = text.find(marker)
+    if start < 0:
+        return None
+    digits = "".join(ch for ch in text[start + len(marker) : start + len(marker) + 12]
+                     if ch.isdigit())
+    return digits or None

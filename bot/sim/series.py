@@ -1,0 +1,163 @@
+"""Strict loading of one OHLCV candle file into parallel arrays.
+
+A file is a CSV (optionally gzip) with the exact header ``timestamp,open,high,low,close,volume``;
+``timestamp`` is the candle's OPEN time in ISO-8601 with a zero UTC offset (``Z`` or ``+00:00``).
+Every problem is raised as ``ReplayDataError`` naming the file and the 1-based line number:
+wrong column count, unparsable or non-finite numbers, prices <= 0, negative volume,
+low > min(open, close) or high < max(open, close), a naive or non-UTC timestamp, a timestamp off
+the timeframe grid, and a timestamp that is not strictly after the previous one.
+Missing candles are not an error; they are returned as gaps and never filled.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import IO, NamedTuple
+
+from bot.sim.errors import InvalidRequestError, ReplayDataError
+
+HEADER = ("timestamp", "open", "high", "low", "close", "volume")
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+ZERO = Decimal(0)
+
+
+class Gap(NamedTuple):
+    """Missing candles: those strictly between the ones opened at ``from_open`` and ``to_open``."""
+
+    coin: str
+    from_open: datetime
+    to_open: datetime
+
+
+@dataclass(slots=True)
+class Series:
+    """Candles of one coin as parallel arrays (epoch seconds of the open time + OHLCV).
+
+    ``slot[j]`` is the index of the latest candle opened at or before ``opens[0] + j * step``: it
+    turns "latest candle at or before t" into one subtraction and one list index.
+    """
+
+    coin: str
+    step: int  # seconds per candle
+    opens: list[int] = field(default_factory=list)
+    open: list[Decimal] = field(default_factory=list)
+    high: list[Decimal] = field(default_factory=list)
+    low: list[Decimal] = field(default_factory=list)
+    close: list[Decimal] = field(default_factory=list)
+    volume: list[Decimal] = field(default_factory=list)
+    gaps: list[Gap] = field(default_factory=list)
+    slot: list[int] = field(default_factory=list)
+
+    @property
+    def first(self) -> int:
+        return self.opens[0]
+
+    @property
+    def end(self) -> int:
+        """Epoch seconds at which the last candle closes."""
+        return self.opens[-1] + self.step
+
+    def build_slots(self) -> None:
+        slots: list[int] = []
+        index = 0
+        last = len(self.opens) - 1
+        for t in range(self.opens[0], self.opens[-1] + 1, self.step):
+            while index < last and self.opens[index + 1] <= t:
+                index += 1
+            slots.append(index)
+        self.slot = slots
+
+
+def to_epoch(at: datetime) -> int:
+    """Whole epoch seconds (floor) of an aware datetime."""
+    if at.tzinfo is None:
+        raise InvalidRequestError(f"naive datetime {at.isoformat()}: use an aware UTC datetime")
+    return (at - EPOCH) // timedelta(seconds=1)
+
+
+def from_epoch(seconds: int) -> datetime:
+    return EPOCH + timedelta(seconds=seconds)
+
+
+def _open_text(path: Path) -> IO[str]:
+    if path.name.endswith(".gz"):
+        return gzip.open(path, "rt", encoding="utf-8", newline="")
+    return path.open("r", encoding="utf-8", newline="")
+
+
+def _decimal(text: str, name: str, where: str, line: int) -> Decimal:
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        raise ReplayDataError(where, line, f"{name} {text!r} is not a number") from None
+    if not value.is_finite():
+        raise ReplayDataError(where, line, f"{name} {text!r} is not finite")
+    return value
+
+
+def _timestamp(text: str, where: str, line: int) -> int:
+    try:
+        stamp = datetime.fromisoformat(text)
+    except ValueError:
+        raise ReplayDataError(where, line, f"timestamp {text!r} is not ISO-8601") from None
+    offset = stamp.utcoffset()
+    if offset is None:
+        raise ReplayDataError(where, line, f"timestamp {text!r} has no UTC offset")
+    if offset:
+        raise ReplayDataError(where, line, f"timestamp {text!r} is not UTC")
+    return to_epoch(stamp)
+
+
+def _append_row(series: Series, row: list[str], where: str, line: int) -> None:
+    if len(row) != len(HEADER):
+        raise ReplayDataError(where, line, f"expected {len(HEADER)} columns, got {len(row)}")
+    ts = _timestamp(row[0], where, line)
+    o, h, lo, c, v = (_decimal(row[i], HEADER[i], where, line) for i in range(1, 6))
+    if min(o, h, lo, c) <= 0:
+        raise ReplayDataError(where, line, "prices must be > 0")
+    if v < 0:
+        raise ReplayDataError(where, line, "volume must be >= 0")
+    if lo > min(o, c) or h < max(o, c):
+        raise ReplayDataError(where, line, "inconsistent OHLC (need low <= open, close <= high)")
+    if ts % series.step:
+        raise ReplayDataError(where, line, f"timestamp {row[0]} is off the {series.step}s grid")
+    if series.opens:
+        previous = series.opens[-1]
+        if ts <= previous:
+            problem = "duplicate timestamp" if ts == previous else "timestamp out of order"
+            raise ReplayDataError(where, line, f"{problem} {row[0]}")
+        if ts - previous > series.step:
+            series.gaps.append(Gap(series.coin, from_epoch(previous), from_epoch(ts)))
+    series.opens.append(ts)
+    series.open.append(o)
+    series.high.append(h)
+    series.low.append(lo)
+    series.close.append(c)
+    series.volume.append(v)
+
+
+def load_series(path: Path, coin: str, step: int) -> Series:
+    """Parse one candle file strictly; see the module docstring for what is refused."""
+    where = str(path)
+    series = Series(coin=coin, step=step)
+    with _open_text(path) as handle:
+        reader = csv.reader(handle)
+        header = next(reader, None)
+        if header is None or tuple(h.strip() for h in header) != HEADER:
+            raise ReplayDataError(where, 1, f"header must be {','.join(HEADER)}, got {header}")
+        try:
+            for row in reader:
+                if not row:
+                    raise ReplayDataError(where, reader.line_num, "empty line")
+                _append_row(series, row, where, reader.line_num)
+        except (csv.Error, UnicodeDecodeError, OSError, EOFError) as exc:
+            raise ReplayDataError(where, reader.line_num, f"unreadable: {exc}") from None
+    if not series.opens:
+        raise ReplayDataError(where, None, "no candles")
+    series.build_slots()
+    return series

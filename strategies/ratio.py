@@ -1,0 +1,43 @@
+"""``kind: ratio``: hedge a fixed fraction of an asset's exposure on one instrument (β = 1)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+
+from bot.config.models import RuleConfig
+from bot.core.types import HedgeTarget
+from strategies.base import RuleInputs, own_inverse_perp, register
+
+
+@dataclass(frozen=True, slots=True)
+class RatioRule:
+    """Target short USD = ratio × exposure USD (spot + collateral, at the valuation price)."""
+
+    asset: str
+    ratio: Decimal
+    instrument: str
+
+    def targets(self, inputs: RuleInputs) -> Sequence[HedgeTarget]:
+        exposure = inputs.exposures.get(self.asset)
+        exposure_usd = exposure.exposure_usd if exposure is not None else Decimal(0)
+        return (
+            HedgeTarget(
+                asset=self.asset,
+                instrument=self.instrument,
+                ratio=self.ratio,
+                target_short_usd=self.ratio * max(exposure_usd, Decimal(0)),
+                proxy=self.instrument != own_inverse_perp(self.asset),
+            ),
+        )
+
+
+@register("ratio")
+def build_ratio_rule(config: RuleConfig) -> RatioRule:
+    """Factory for ``kind: ratio`` rules."""
+    return RatioRule(
+        asset=config.asset,
+        ratio=config.ratio,
+        instrument=config.instrument or own_inverse_perp(config.asset),
+    )
