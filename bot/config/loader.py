@@ -92,12 +92,15 @@ def load_config(path: Path) -> Config:
     try:
         text = path.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
-        raise _file_error(path, "it does not exist") from None
+        reason = "it does not exist"
     except UnicodeDecodeError as error:
-        raise _file_error(path, f"it is not UTF-8 text (byte {error.start})") from None
+        reason = f"it is not UTF-8 text (byte {error.start})"
     except OSError as error:
-        raise _file_error(path, error.strerror or type(error).__name__) from None
-    return parse_config(text, base_dir=path.absolute().parent, source=path)
+        reason = error.strerror or type(error).__name__
+    else:
+        return parse_config(text, base_dir=path.absolute().parent, source=path)
+    problem = ConfigProblem(FILE_PATH, None, f"cannot read config file {path}: {reason}")
+    raise ConfigError([problem], source=path)
 
 
 def parse_config(text: str, base_dir: Path, source: Path | None = None) -> Config:
@@ -129,12 +132,6 @@ def parse_config(text: str, base_dir: Path, source: Path | None = None) -> Confi
     except ValidationError as error:
         problems = [_problem(detail, document) for detail in error.errors(include_url=False)]
         raise ConfigError(_in_line_order(problems), source) from None
-
-
-def _file_error(path: Path, reason: str) -> ConfigError:
-    return ConfigError(
-        [ConfigProblem(FILE_PATH, None, f"cannot read config file {path}: {reason}")]
-    )
 
 
 def _yaml() -> YAML:

@@ -53,7 +53,7 @@ def _translated(config: bool = False) -> Iterator[None]:
     try:
         yield
     except sim.RejectError as exc:
-        raise OrderRejectedError(str(exc), code=exc.code.value) from exc
+        raise OrderRejectedError(exc.message, code=exc.code.value) from exc
     except sim.NoSuchOrderError as exc:
         raise OrderNotFoundError(str(exc)) from exc
     except sim.ReplayExhaustedError as exc:
@@ -146,10 +146,12 @@ class SimExchangePort:
         with _translated(config=True):
             self.engine.set_leverage(symbol, leverage)
 
-    async def set_margin_mode(self, symbol: str, mode: MarginMode) -> None:
-        """Same mode: no-op. Switching with a position open: ConfigurationMismatchError."""
+    async def set_margin_mode(self, symbol: str, mode: MarginMode, leverage: Decimal) -> None:
+        """Sets the mode, then the leverage. Same values: no-op. Switching the mode with a
+        position or resting orders on ``symbol``: ConfigurationMismatchError."""
         with _translated(config=True):
             self.engine.set_margin_mode(symbol, mode)
+            self.engine.set_leverage(symbol, leverage)
 
     async def close(self) -> None:
         return None

@@ -35,6 +35,7 @@ class RejectError(SimError):
     def __init__(self, code: RejectCode, message: str, status: OrderStatus | None) -> None:
         super().__init__(f"{code}: {message}")
         self.code = code
+        self.message = message
         self.status = status
 
 

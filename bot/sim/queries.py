@@ -33,6 +33,7 @@ from bot.sim.errors import (
 )
 from bot.sim.feed import PriceFeed, timeframe_seconds
 from bot.sim.orders import OrderBook
+from bot.sim.params import STABLECOINS
 from bot.sim.records import (
     ExecKind,
     Execution,
@@ -88,11 +89,18 @@ class QueryMixin:
         return [s for s in symbols if s in self._markets]
 
     def tickers(self, symbols: Iterable[str] | None = None) -> dict[str, Ticker]:
-        """last = mark = index = the current price. Unknown symbols are left out."""
+        """last = mark = index = the current price, for markets and for spot pairs of a priced
+        coin against a stablecoin (``BTC/USDT``). Unknown symbols are left out."""
         now = ms_to_datetime(self._now_ms)
         out: dict[str, Ticker] = {}
-        for symbol in self._known(symbols):
-            p = self._prices[self._markets[symbol].base]
+        for symbol in list(self._markets) if symbols is None else symbols:
+            market = self._markets.get(symbol)
+            base, _, quote = symbol.partition("/")
+            if market is not None:
+                base = market.base
+            elif quote not in STABLECOINS or base not in self._prices:
+                continue
+            p = self._prices[base]
             out[symbol] = Ticker(symbol, last=p, mark=p, index=p, timestamp=now)
         return out
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import textwrap
 from decimal import Decimal
 from pathlib import Path
 
@@ -115,7 +116,8 @@ BAD_CONFIGS = {
 @pytest.mark.parametrize("case", sorted(BAD_CONFIGS))
 def test_bad_config_exits_2_naming_field_and_line(tmp_path: Path, case: str, command: str) -> None:
     body, expected = BAD_CONFIGS[case]
-    config = write_config(tmp_path, body + f"database:\n  url: sqlite+aiosqlite:///{tmp_path}/x.db\n")
+    body = textwrap.dedent(body) + f"database:\n  url: sqlite+aiosqlite:///{tmp_path}/x.db\n"
+    config = write_config(tmp_path, body)
     args = ["check-config", str(config)] if command == "check-config" else [
         command, "--config", str(config)]
     result = run_cli(*args, cwd=tmp_path)

@@ -86,6 +86,4 @@ def read_closes(path: Path) -> list[tuple[datetime, Decimal, Decimal]]:
     """(open time, open, close) per row, read independently of the feed."""
     with gzip.open(path, "rt", encoding="utf-8", newline="") as handle:
         rows = list(csv.DictReader(handle))
-    return [
-        (datetime.fromisoformat(r["timestamp"]), D(r["open"]), D(r["close"])) for r in rows
-    ]
+    return [(datetime.fromisoformat(r["timestamp"]), D(r["open"]), D(r["close"])) for r in rows]

@@ -9,7 +9,7 @@ import pytest
 
 from bot.sim.errors import FeedError, FeedRangeError, ReplayDataError
 from bot.sim.feed import FixedPrices, Gap, ReplayFeed, parse_file_name, timeframe_seconds
-from tests.sim.conftest import D, REPLAY_DIR, read_closes, write_candles
+from tests.sim.conftest import REPLAY_DIR, D, read_closes, write_candles
 
 H = timedelta(hours=1)
 NOON = datetime(2024, 3, 24, 12, tzinfo=UTC)

@@ -22,7 +22,12 @@ def test_market_fill_charges_fee_in_coin(make_engine: EngineFactory) -> None:
     assert status.fee_currency == "BTC"
     assert sim.margin_balance("BTC") == D(1) - D("0.00011")
     (fill,) = sim.fills(BTC_PERP)
-    assert (fill.side, fill.contracts, fill.price, fill.fee) == ("sell", D(10_000), D(50_000), status.fee)
+    assert (fill.side, fill.contracts, fill.price, fill.fee) == (
+        "sell",
+        D(10_000),
+        D(50_000),
+        status.fee,
+    )
     assert fill.client_order_id == "s1"
     assert fill.exchange_order_id == status.exchange_order_id
     assert fill.timestamp == T0

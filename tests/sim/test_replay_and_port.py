@@ -38,7 +38,7 @@ BTC_ROWS = read_closes(REPLAY_DIR / "binance_spot_BTCUSDT_1h.csv.gz")
 
 def replay_config(**replay: object) -> SimConfig:
     return SimConfig(
-        replay=ReplayConfig(path=REPLAY_DIR, **replay),  # type: ignore[arg-type]
+        replay=ReplayConfig(path=REPLAY_DIR, **replay),
         balances=SimBalances(spot={"BTC": D(1)}, margin={"BTC": D(2), "ETH": D(10)}),
         fee_rate=D("0.0005"),
         contract_size_usd={"ETH": D(10)},
@@ -48,7 +48,8 @@ def replay_config(**replay: object) -> SimConfig:
 def test_from_config_replay_markets_and_start() -> None:
     sim = SimExchange.from_config(replay_config())
     assert sim.now == MARCH_1
-    assert sim.is_replay and sim.step_seconds == 3600
+    assert sim.is_replay
+    assert sim.step_seconds == 3600
     markets = sim.markets()
     assert sorted(markets) == ["BTC/USD:BTC", "ETH/USD:ETH", "SOL/USD:SOL"]
     assert markets["ETH/USD:ETH"].contract_size == D(10)
@@ -80,7 +81,8 @@ def test_step_walks_the_candles_and_settles_funding() -> None:
     assert position.mark_price == BTC_ROWS[23][2]
     # candles never include the candle in progress
     candles = sim.candles(BTC_PERP, limit=500)
-    assert len(candles) == 24 and candles[-1].close == BTC_ROWS[23][2]
+    assert len(candles) == 24
+    assert candles[-1].close == BTC_ROWS[23][2]
 
 
 def test_limit_order_fills_on_a_later_candle() -> None:
@@ -114,8 +116,8 @@ async def test_port_steps_one_candle_per_fetch_time() -> None:
     assert port.name == "sim"
     assert await port.fetch_time() == MARCH_1 + H
     assert await port.fetch_time() == MARCH_1 + 2 * H
-    tickers = await port.fetch_tickers([BTC_PERP, "XRP/USD:XRP"])
-    assert list(tickers) == [BTC_PERP]
+    tickers = await port.fetch_tickers([BTC_PERP, "XRP/USD:XRP", "ETH/USDT", "XRP/USDT"])
+    assert list(tickers) == [BTC_PERP, "ETH/USDT"]  # spot pairs of priced coins too
     assert isinstance(tickers[BTC_PERP], Ticker)
     assert tickers[BTC_PERP].last == BTC_ROWS[1][2]
     candles = await port.fetch_ohlcv("BTC/USDT", "1h", None, 10)
@@ -135,7 +137,7 @@ async def test_port_returns_core_types() -> None:
     assert all(isinstance(m, Market) for m in markets.values())
     assert await port.fetch_spot_balances() == {"BTC": D(1)}
     await port.set_leverage(BTC_PERP, D(1))
-    await port.set_margin_mode(BTC_PERP, "cross")
+    await port.set_margin_mode(BTC_PERP, "cross", D(1))
     status = await port.create_order(order("sell", 50_000, "p1"))
     assert isinstance(status, OrderStatus)
     assert status.state is OrderState.FILLED
@@ -150,7 +152,8 @@ async def test_port_returns_core_types() -> None:
     assert await port.fetch_order_by_client_id(BTC_PERP, "p1") == status
     assert await port.fetch_order_by_client_id(BTC_PERP, "unknown") is None
     fills = await port.fetch_fills(BTC_PERP, None)
-    assert all(isinstance(f, Fill) for f in fills) and len(fills) == 1
+    assert len(fills) == 1
+    assert isinstance(fills[0], Fill)
     port.engine.advance(8 * 3600)
     payments = await port.fetch_funding_payments(BTC_PERP, now)
     assert all(isinstance(p, FundingPayment) for p in payments)
@@ -180,7 +183,7 @@ async def test_port_raises_only_port_errors() -> None:
         await port.cancel_order(BTC_PERP, "missing")
     await port.create_order(order("sell", 10, "s"))
     with pytest.raises(ConfigurationMismatchError):
-        await port.set_margin_mode(BTC_PERP, "isolated")
+        await port.set_margin_mode(BTC_PERP, "isolated", D(1))
     with pytest.raises(ConfigurationMismatchError):
         await port.set_leverage("DOGE/USD:DOGE", D(2))
     with pytest.raises(PermanentExchangeError):

@@ -7,7 +7,7 @@ schema is already at head. An unreachable server fails the tests; they are never
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -17,7 +17,12 @@ import pytest_asyncio
 from bot.store.db import create_engine, current_revision, head_revision, upgrade
 from bot.store.models import Base
 from bot.store.repo import Store
-from tests.pg import PostgresUnavailableError, fresh_pg_url, reset_pg_database
+from tests.pg import (
+    PostgresUnavailableError,
+    create_pg_database,
+    drop_pg_database,
+    reset_pg_database,
+)
 
 BACKENDS = ("sqlite", "postgresql")
 T0 = datetime(2026, 1, 2, 3, 4, 5, 678901, tzinfo=UTC)
@@ -37,10 +42,16 @@ class StepClock:
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
 async def pg_session_url() -> AsyncIterator[str]:
     try:
-        async with fresh_pg_url() as url:
-            yield url
+        url = await create_pg_database()
     except PostgresUnavailableError as exc:
-        pytest.fail(str(exc), pytrace=False)
+        problem = str(exc)
+    else:
+        try:
+            yield url
+        finally:
+            await drop_pg_database(url)
+        return
+    pytest.fail(problem, pytrace=False)  # outside `except`: one clear message, no chain
 
 
 @pytest.fixture(params=BACKENDS)
@@ -70,8 +81,8 @@ async def db_url(backend: str, _backend_url: str) -> str:
 
 
 @pytest.fixture
-def clock() -> Iterator[StepClock]:
-    yield StepClock()
+def clock() -> StepClock:
+    return StepClock()
 
 
 async def _migrated_and_empty(url: str) -> None:

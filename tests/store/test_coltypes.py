@@ -69,9 +69,7 @@ def _fill(trade_id: str, contracts: Decimal, price: Decimal, ts: datetime) -> Fi
 async def test_decimals_round_trip_exactly(store: Store) -> None:
     await store.record_fills("default", [_fill("t1", TINY, HUGE, T0)])
     async with store.engine.connect() as connection:
-        raw = (
-            await connection.execute(text("SELECT contracts, price, fee FROM fills"))
-        ).one()
+        raw = (await connection.execute(text("SELECT contracts, price, fee FROM fills"))).one()
     assert tuple(raw) == (
         "0.000000012345678901234567",
         "123456789012345678901234567890123456789.000000000000000000001",
@@ -99,7 +97,7 @@ async def test_naive_datetime_is_refused(store: Store) -> None:
 
 
 async def test_float_is_refused(store: Store) -> None:
-    fill = replace(_fill("t1", Decimal(1), Decimal(1), T0), price=0.1)
+    fill = replace(_fill("t1", Decimal(1), Decimal(1), T0), price=0.1)  # type: ignore[arg-type]
     with pytest.raises(StatementError, match="expected Decimal or int, got float"):
         await store.record_fills("default", [fill])
     assert await store.last_fill_time("default", "BTC/USD:BTC") is None

@@ -13,9 +13,8 @@ from tests.store.conftest import T0, StepClock
 BTC_PERP = "BTC/USD:BTC"
 
 
-def planned(coid: str, contracts: str = "10", side: str = "sell") -> PlannedOrder:
-    assert side in ("buy", "sell")
-    return PlannedOrder(BTC_PERP, "sell" if side == "sell" else "buy", Decimal(contracts), False, coid, "rebalance")
+def planned(coid: str, contracts: str = "10") -> PlannedOrder:
+    return PlannedOrder(BTC_PERP, "sell", Decimal(contracts), False, coid, "rebalance")
 
 
 async def test_add_planned_orders_persists_and_returns_them(store: Store) -> None:
@@ -169,7 +168,5 @@ async def test_orders_in_states(store: Store) -> None:
     open_states = [OrderState.PENDING, OrderState.OPEN, OrderState.UNKNOWN]
     found = await store.orders_in_states("default", open_states)
     assert [o.client_order_id for o in found] == ["d", "b", "a"]  # oldest first
-    assert [o.client_order_id for o in await store.orders_in_states("other", open_states)] == [
-        "z"
-    ]
+    assert [o.client_order_id for o in await store.orders_in_states("other", open_states)] == ["z"]
     assert await store.orders_in_states("default", []) == []

@@ -55,10 +55,14 @@ EXPOSURES = [
 ]
 TARGETS = [
     HedgeTarget("BTC", BTC_PERP, Decimal("0.5"), Decimal("46000"), reason="plain"),
-    HedgeTarget("ETH", BTC_PERP, Decimal("0.3"), Decimal("8000"), Decimal("0.8"), Decimal("0.9"), True),
+    HedgeTarget(
+        "ETH", BTC_PERP, Decimal("0.3"), Decimal("8000"), Decimal("0.8"), Decimal("0.9"), True
+    ),
 ]
 HEDGES = [
-    InstrumentHedge(BTC_PERP, Decimal(54000), Decimal(50000), Decimal(540), Decimal(500), ("a", "b"))
+    InstrumentHedge(
+        BTC_PERP, Decimal(54000), Decimal(50000), Decimal(540), Decimal(500), ("a", "b")
+    )
 ]
 
 
