@@ -9,6 +9,10 @@ Conventions (see also ``bot.sim.feed`` for the price at time t):
   ``[feed.start, feed.end]`` (``ReplayExhaustedError`` past the end).
 * Events while the clock moves, in time order; at one instant: prices update (replay: at each
   candle close) -> resting orders match -> liquidations -> expiries -> funding.
+* Fixed prices move only through ``set_price``; resting orders are then also re-matched on
+  every clock move, so partial fills progress with time.
+* Client order ids are unique for the account's life: a rejected order is recorded (state
+  REJECTED, ``reject_reason`` = the ``RejectCode``) and keeps its id; a duplicate records nothing.
 * Orders: market orders fill at once at the current price (taker). Limit orders that are
   marketable when placed fill at once at the current price (taker); others rest and fill at
   their limit price (maker) when a later price crosses it. One ``fee_rate`` for both, charged in
@@ -106,6 +110,7 @@ class SimExchange(TradingMixin):
             raise ReplayExhaustedError(f"start {start} is after the price data ({feed_end})")
         self._next_funding_ms = (start_ms // self._interval_ms + 1) * self._interval_ms
         self._next_expiry_ms: int | None = None
+        self._funding_history: list[tuple[int, str, Decimal]] = []
         self._prices: dict[str, Decimal] = {}
         self._refresh_prices()
         unknown = sorted(set(params.contract_sizes_usd) - set(feed.coins))

@@ -89,8 +89,10 @@ class PriceFeed(Protocol):
         since: datetime | None = None,
         timeframe: int = HOUR,
     ) -> list[Candle]:
-        """Closed candles (close time <= ``until``), oldest first: the first ``limit`` opened at or
-        after ``since``, or the last ``limit`` when ``since`` is None. ``timeframe`` in seconds."""
+        """Closed candles (close time <= ``until``), oldest first, of the first ``limit`` periods
+        from ``since`` or, when ``since`` is None, of the last ``limit`` periods before ``until``
+        (a gap yields fewer candles; nothing is filled). ``timeframe`` in seconds, a multiple
+        of the data's step; longer candles aggregate the shorter ones."""
         ...
 
 

@@ -64,6 +64,7 @@ class QueryMixin:
     _interval_ms: int
     _next_funding_ms: int
     _now_ms: int
+    _funding_history: list[tuple[int, str, Decimal]]  # (settlement ms, symbol, rate)
 
     # -- markets, prices, funding ------------------------------------------------------
 
@@ -120,6 +121,17 @@ class QueryMixin:
                 predicted_rate=rate,
             )
         return out
+
+    def funding_rate_history(
+        self, symbol: str, since: datetime | None = None
+    ) -> list[tuple[datetime, Decimal]]:
+        """The rate applied at each past settlement of a perpetual (positions or not)."""
+        since_ms = None if since is None else datetime_to_ms(since)
+        return [
+            (ms_to_datetime(ts), rate)
+            for ts, sym, rate in self._funding_history
+            if sym == symbol and (since_ms is None or ts >= since_ms)
+        ]
 
     def candles(
         self,

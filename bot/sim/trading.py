@@ -170,6 +170,10 @@ class TradingMixin(QueryMixin):
     # -- funding, liquidation, expiry -------------------------------------------------------------
 
     def _settle_funding(self) -> None:
+        for market in self._markets.values():
+            if market.expiry is None and market.active:
+                rate = self._funding_rates.get(market.base, self._default_funding_rate)
+                self._funding_history.append((self._now_ms, market.symbol, rate))
         for symbol, pos in self._account.positions.items():
             if pos.contracts == 0:
                 continue

@@ -1,7 +1,9 @@
 """The daemon's persistence API.
 
-Every public method is its own transaction. Reads return frozen dataclasses (:class:`TickRecord`,
-:class:`OrderRecord`), never ORM rows, so nothing is tied to a session after it returns. On SQLite
+Every public method is its own transaction. Reads return frozen dataclasses
+(:class:`~bot.store.records.TickRecord`, :class:`~bot.store.records.OrderRecord`), never ORM rows,
+so nothing is tied to a session after it returns. Refusals raise
+:class:`~bot.store.records.StoreError` subclasses (re-exported here). On SQLite
 every write transaction begins ``IMMEDIATE`` (see ``bot.store.db``), so read-then-write methods
 do not fail with "database is locked" when another writer is active; ``busy_timeout`` waits
 instead.
@@ -21,11 +23,9 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from decimal import Decimal
 from types import TracebackType
-from typing import Any, Literal, Self
+from typing import Any, Self
 
 from sqlalchemy import Insert, Table, func, select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -33,7 +33,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.core.types import (
-    TERMINAL_STATES,
     Exposure,
     Fill,
     FundingPayment,
@@ -42,93 +41,51 @@ from bot.core.types import (
     OrderState,
     OrderStatus,
     PlannedOrder,
-    Side,
     Snapshot,
 )
 from bot.store.codec import snapshot_documents
 from bot.store.db import SQLITE_BEGIN_OPTION, create_engine
 from bot.store.models import (
     Base,
-    ExposureRow,
     FillRow,
     FundingPaymentRow,
-    InstrumentHedgeRow,
     OrderRow,
     SnapshotRow,
-    TargetRow,
     TickRow,
     TickStatus,
 )
+from bot.store.records import (
+    DuplicateOrderError,
+    OrderRecord,
+    StoreError,
+    TickRecord,
+    TickStateError,
+    UnknownOrderError,
+    UnknownTickError,
+    apply_status,
+    exposure_row,
+    fill_values,
+    funding_values,
+    hedge_row,
+    order_record,
+    order_row,
+    target_row,
+    tick_record,
+)
 
-OrderType = Literal["market", "limit"]
+__all__ = [
+    "DuplicateOrderError",
+    "OrderRecord",
+    "Store",
+    "StoreError",
+    "TickRecord",
+    "TickStateError",
+    "UnknownOrderError",
+    "UnknownTickError",
+]
 
 _FILLS = Base.metadata.tables[FillRow.__tablename__]
 _FUNDING = Base.metadata.tables[FundingPaymentRow.__tablename__]
-
-
-class StoreError(Exception):
-    """A request the store refuses (the database itself is fine)."""
-
-
-class DuplicateOrderError(StoreError):
-    """Some client order ids already exist (or repeat within the batch); nothing was written."""
-
-    def __init__(self, client_order_ids: Iterable[str], detail: str = "already stored") -> None:
-        self.client_order_ids: tuple[str, ...] = tuple(sorted(set(client_order_ids)))
-        super().__init__(f"client_order_id {detail}: {', '.join(self.client_order_ids)}")
-
-
-class UnknownOrderError(StoreError, LookupError):
-    pass
-
-
-class UnknownTickError(StoreError, LookupError):
-    pass
-
-
-class TickStateError(StoreError):
-    """A tick finished twice, or its state recorded twice."""
-
-
-@dataclass(frozen=True, slots=True)
-class TickRecord:
-    id: int
-    account: str
-    started_at: datetime
-    finished_at: datetime | None
-    status: TickStatus
-    dry_run: bool
-    error: str | None
-    exchange_time: datetime | None
-
-
-@dataclass(frozen=True, slots=True)
-class OrderRecord:
-    id: int
-    client_order_id: str
-    account: str
-    tick_id: int | None
-    symbol: str
-    side: Side
-    contracts: Decimal
-    reduce_only: bool
-    order_type: OrderType
-    limit_price: Decimal | None
-    state: OrderState
-    exchange_order_id: str | None
-    filled_contracts: Decimal
-    average_price: Decimal | None
-    fee: Decimal  # in fee_currency
-    fee_currency: str | None
-    reason: str
-    reject_reason: str | None
-    created_at: datetime
-    updated_at: datetime
-    sent_at: datetime | None
-
-    @property
-    def is_terminal(self) -> bool:
-        return self.state in TERMINAL_STATES
 
 
 def utc_now() -> datetime:
@@ -242,9 +199,9 @@ class Store:
                     **snapshot_documents(snapshot),
                 )
             )
-            session.add_all(_exposure_row(tick_id, account, item) for item in exposures)
-            session.add_all(_target_row(tick_id, account, item) for item in targets)
-            session.add_all(_hedge_row(tick_id, account, item) for item in hedges)
+            session.add_all(exposure_row(tick_id, account, item) for item in exposures)
+            session.add_all(target_row(tick_id, account, item) for item in targets)
+            session.add_all(hedge_row(tick_id, account, item) for item in hedges)
 
     async def recent_ticks(self, account: str, limit: int = 20) -> list[TickRecord]:
         """The newest ``limit`` ticks of ``account``, newest first."""
@@ -255,7 +212,7 @@ class Store:
             .limit(limit)
         )
         async with self._read() as session:
-            return [_tick_record(row) for row in await session.scalars(query)]
+            return [tick_record(row) for row in await session.scalars(query)]
 
     # -- orders ------------------------------------------------------------------------------
 
@@ -286,10 +243,10 @@ class Store:
                 )
                 if found := existing.all():
                     raise DuplicateOrderError(found)
-                rows = [_order_row(tick_id, account, order, state, created_at) for order in orders]
+                rows = [order_row(tick_id, account, order, state, created_at) for order in orders]
                 session.add_all(rows)
                 await session.flush()
-                return [_order_record(row) for row in rows]
+                return [order_record(row) for row in rows]
         except IntegrityError as exc:  # a concurrent writer stored one of them first
             async with self._read() as session:
                 existing = await session.scalars(
@@ -327,7 +284,7 @@ class Store:
             if row is None:
                 raise UnknownOrderError(f"no order with client_order_id {client_order_id!r}")
             if status is not None:
-                _apply_status(row, status)
+                apply_status(row, status)
             if state is not None:
                 row.state = state
             if reject_reason is not None:
@@ -338,14 +295,14 @@ class Store:
                 row.exchange_order_id = exchange_order_id
             row.updated_at = updated_at if updated_at is not None else self._clock()
             await session.flush()
-            return _order_record(row)
+            return order_record(row)
 
     async def get_order(self, client_order_id: str) -> OrderRecord | None:
         async with self._read() as session:
             row = await session.scalar(
                 select(OrderRow).where(OrderRow.client_order_id == client_order_id)
             )
-            return None if row is None else _order_record(row)
+            return None if row is None else order_record(row)
 
     async def orders_in_states(
         self, account: str, states: Iterable[OrderState]
@@ -360,45 +317,18 @@ class Store:
             .order_by(OrderRow.created_at, OrderRow.id)
         )
         async with self._read() as session:
-            return [_order_record(row) for row in await session.scalars(query)]
+            return [order_record(row) for row in await session.scalars(query)]
 
     # -- fills and funding -------------------------------------------------------------------
 
     async def record_fills(self, account: str, fills: Iterable[Fill]) -> int:
         """Store new fills, ignoring ones already stored; returns how many were new."""
-        rows = [
-            {
-                "account": account,
-                "trade_id": fill.trade_id,
-                "symbol": fill.symbol,
-                "client_order_id": fill.client_order_id,
-                "exchange_order_id": fill.exchange_order_id,
-                "side": fill.side,
-                "contracts": fill.contracts,
-                "price": fill.price,
-                "fee": fill.fee,
-                "fee_currency": fill.fee_currency,
-                "ts": fill.timestamp,
-            }
-            for fill in fills
-        ]
+        rows = [fill_values(account, fill) for fill in fills]
         return await self._insert_new(_FILLS, ("account", "symbol", "trade_id"), rows)
 
     async def record_funding(self, account: str, payments: Iterable[FundingPayment]) -> int:
         """Store new funding payments, ignoring ones already stored; returns how many were new."""
-        rows = [
-            {
-                "account": account,
-                "payment_id": payment.payment_id,
-                "symbol": payment.symbol,
-                "ts": payment.timestamp,
-                "rate": payment.rate,
-                "position_contracts": payment.position_contracts,
-                "amount": payment.amount,
-                "currency": payment.currency,
-            }
-            for payment in payments
-        ]
+        rows = [funding_values(account, payment) for payment in payments]
         return await self._insert_new(_FUNDING, ("account", "payment_id"), rows)
 
     async def _insert_new(
@@ -434,141 +364,3 @@ class Store:
         )
         async with self._read() as session:
             return await session.scalar(query)
-
-
-# -- row <-> record --------------------------------------------------------------------------
-
-
-def _exposure_row(tick_id: int, account: str, item: Exposure) -> ExposureRow:
-    return ExposureRow(
-        tick_id=tick_id,
-        account=account,
-        asset=item.asset,
-        spot=item.spot,
-        collateral=item.collateral,
-        price=item.price,
-        exposure_usd=item.exposure_usd,
-    )
-
-
-def _target_row(tick_id: int, account: str, item: HedgeTarget) -> TargetRow:
-    return TargetRow(
-        tick_id=tick_id,
-        account=account,
-        asset=item.asset,
-        instrument=item.instrument,
-        ratio=item.ratio,
-        beta=item.beta,
-        rho=item.rho,
-        proxy=item.proxy,
-        target_short_usd=item.target_short_usd,
-        reason=item.reason,
-    )
-
-
-def _hedge_row(tick_id: int, account: str, item: InstrumentHedge) -> InstrumentHedgeRow:
-    return InstrumentHedgeRow(
-        tick_id=tick_id,
-        account=account,
-        instrument=item.instrument,
-        target_short_usd=item.target_short_usd,
-        current_short_usd=item.current_short_usd,
-        target_contracts=item.target_contracts,
-        current_contracts=item.current_contracts,
-        notes=list(item.notes),
-    )
-
-
-def _order_row(
-    tick_id: int | None,
-    account: str,
-    order: PlannedOrder,
-    state: OrderState,
-    created_at: datetime,
-) -> OrderRow:
-    return OrderRow(
-        client_order_id=order.client_order_id,
-        account=account,
-        tick_id=tick_id,
-        symbol=order.symbol,
-        side=order.side,
-        contracts=order.contracts,
-        reduce_only=order.reduce_only,
-        order_type="market",
-        limit_price=None,
-        state=state,
-        filled_contracts=Decimal(0),
-        fee=Decimal(0),
-        reason=order.reason,
-        created_at=created_at,
-        updated_at=created_at,
-    )
-
-
-def _apply_status(row: OrderRow, status: OrderStatus) -> None:
-    row.state = status.state
-    row.filled_contracts = status.filled_contracts
-    row.fee = status.fee
-    if status.exchange_order_id is not None:
-        row.exchange_order_id = status.exchange_order_id
-    if status.average_price is not None:
-        row.average_price = status.average_price
-    if status.fee_currency is not None:
-        row.fee_currency = status.fee_currency
-    if status.reject_reason is not None:
-        row.reject_reason = status.reject_reason
-
-
-def _side(value: str) -> Side:
-    if value == "buy":
-        return "buy"
-    if value == "sell":
-        return "sell"
-    raise ValueError(f"bad side {value!r} in the database")
-
-
-def _order_type(value: str) -> OrderType:
-    if value == "market":
-        return "market"
-    if value == "limit":
-        return "limit"
-    raise ValueError(f"bad order type {value!r} in the database")
-
-
-def _order_record(row: OrderRow) -> OrderRecord:
-    return OrderRecord(
-        id=row.id,
-        client_order_id=row.client_order_id,
-        account=row.account,
-        tick_id=row.tick_id,
-        symbol=row.symbol,
-        side=_side(row.side),
-        contracts=row.contracts,
-        reduce_only=row.reduce_only,
-        order_type=_order_type(row.order_type),
-        limit_price=row.limit_price,
-        state=row.state,
-        exchange_order_id=row.exchange_order_id,
-        filled_contracts=row.filled_contracts,
-        average_price=row.average_price,
-        fee=row.fee,
-        fee_currency=row.fee_currency,
-        reason=row.reason,
-        reject_reason=row.reject_reason,
-        created_at=row.created_at,
-        updated_at=row.updated_at,
-        sent_at=row.sent_at,
-    )
-
-
-def _tick_record(row: TickRow) -> TickRecord:
-    return TickRecord(
-        id=row.id,
-        account=row.account,
-        started_at=row.started_at,
-        finished_at=row.finished_at,
-        status=row.status,
-        dry_run=row.dry_run,
-        error=row.error,
-        exchange_time=row.exchange_time,
-    )

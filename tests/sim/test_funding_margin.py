@@ -67,6 +67,12 @@ def test_funding_settles_at_every_boundary_crossed(make_engine: EngineFactory) -
     sim.set_funding_rate("BTC", D("-0.001"))
     sim.advance(8 * 3600)
     assert len(sim.funding_payments()) == 3
+    history = sim.funding_rate_history(BTC_PERP, since=T0 + 16 * H)
+    assert history == [
+        (T0 + 16 * H, D("0.0001")),
+        (T0 + 24 * H, D("0.0001")),
+        (T0 + 32 * H, D("-0.001")),
+    ]
 
 
 def test_funding_interval_is_configurable(make_engine: EngineFactory) -> None:

@@ -198,3 +198,20 @@ async def test_port_reports_the_end_of_the_replay() -> None:
         await port.fetch_time()
     with pytest.raises(ValueError, match="auto_step needs a replay"):
         SimExchangePort(SimExchange.from_config(SimConfig(prices={"BTC": Decimal(1)})), True)
+
+
+def test_runs_are_deterministic() -> None:
+    def run() -> tuple[object, ...]:
+        sim = SimExchange.from_config(replay_config())
+        sim.create_order(order("sell", 50_000, "a"))
+        sim.create_order(order("buy", 20_000, "b", limit=60_000), max_fill_fraction=D("0.25"))
+        for _ in range(72):
+            sim.step()
+        return (
+            sim.executions(),
+            sim.order_history(),
+            sim.margin_wallets(),
+            sim.positions([BTC_PERP]),
+        )
+
+    assert run() == run()

@@ -12,7 +12,7 @@ async def _database_exists(name: str) -> bool:
         found = await connection.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name)
     finally:
         await connection.close()
-    return found == 1
+    return bool(found == 1)
 
 
 async def test_fresh_pg_url_creates_and_drops_a_database() -> None:
