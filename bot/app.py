@@ -59,7 +59,14 @@ async def open_runtime(
         rules=build_rules(config),
         dry_run=dry_run,
     )
-    return Runtime(config=config, port=port, store=store, hedger=hedger)
+    runtime = Runtime(config=config, port=port, store=store, hedger=hedger)
+    try:
+        if not dry_run:
+            await hedger.prepare()
+    except BaseException:
+        await runtime.close()
+        raise
+    return runtime
 
 
 async def plan_once(config: Config, environ: Mapping[str, str]) -> Decision:

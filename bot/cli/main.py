@@ -56,7 +56,9 @@ def check_config(file: Annotated[Path, typer.Argument(help="YAML config file.")]
 @app.command()
 def run(
     config_path: ConfigOption,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Plan and record, send nothing.")] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Plan and record, send nothing.")
+    ] = False,
     ticks: Annotated[int | None, typer.Option("--ticks", min=1, help="Stop after N ticks.")] = None,
 ) -> None:
     """Run the hedging daemon."""

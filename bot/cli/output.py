@@ -18,11 +18,19 @@ def print_decision(console: Console, report: dict[str, Any]) -> None:
     for column in ("asset", "spot", "collateral", "price", "exposure_usd"):
         exposures.add_column(column, justify="right" if column != "asset" else "left")
     for row in report["exposures"]:
-        exposures.add_row(*(str(row[c]) for c in ("asset", "spot", "collateral", "price",
-                                                   "exposure_usd")))
+        exposures.add_row(
+            *(str(row[c]) for c in ("asset", "spot", "collateral", "price", "exposure_usd"))
+        )
     hedges = Table(title="Hedges")
-    columns = ("asset", "instrument", "ratio", "target_short_usd", "current_short_usd",
-               "target_contracts", "current_contracts")
+    columns = (
+        "asset",
+        "instrument",
+        "ratio",
+        "target_short_usd",
+        "current_short_usd",
+        "target_contracts",
+        "current_contracts",
+    )
     for column in columns:
         hedges.add_column(column)
     for row in report["hedges"]:
@@ -34,8 +42,13 @@ def print_decision(console: Console, report: dict[str, Any]) -> None:
         for column in ("symbol", "side", "contracts", "reduce_only", "client_order_id"):
             orders.add_column(column)
         for row in report["orders"]:
-            orders.add_row(row["symbol"], row["side"], row["contracts"],
-                           str(row["reduce_only"]), row["client_order_id"])
+            orders.add_row(
+                row["symbol"],
+                row["side"],
+                row["contracts"],
+                str(row["reduce_only"]),
+                row["client_order_id"],
+            )
         console.print(orders)
     else:
         console.print("No order: every hedge is within its band.")
@@ -48,19 +61,30 @@ def tick_printer(console: Console) -> Callable[[TickOutcome], None]:
 
     def show(outcome: TickOutcome) -> None:
         report = decision_report(outcome.decision)
-        console.print(f"[bold]tick {outcome.tick_id}[/bold] exchange time {report['exchange_time']}")
+        console.print(
+            f"[bold]tick {outcome.tick_id}[/bold] exchange time {report['exchange_time']}"
+        )
         for e in report["exposures"]:
-            console.print(f"  exposure {e['asset']}: {e['spot']} spot + {e['collateral']} "
-                          f"collateral @ {e['price']} = {e['exposure_usd']} USD", markup=False)
+            console.print(
+                f"  exposure {e['asset']}: {e['spot']} spot + {e['collateral']} "
+                f"collateral @ {e['price']} = {e['exposure_usd']} USD",
+                markup=False,
+            )
         for h in report["instruments"]:
-            console.print(f"  hedge {h['instrument']}: target {h['target_short_usd']} USD "
-                          f"({h['target_contracts']} c), current {h['current_short_usd']} USD "
-                          f"({h['current_contracts']} c)", markup=False)
+            console.print(
+                f"  hedge {h['instrument']}: target {h['target_short_usd']} USD "
+                f"({h['target_contracts']} c), current {h['current_short_usd']} USD "
+                f"({h['current_contracts']} c)",
+                markup=False,
+            )
         sent = [o for o in outcome.orders]
         if not sent:
             console.print("  orders: none (within band)")
         for o in sent:
-            console.print(f"  order {o.side} {o.contracts} {o.symbol} reduce_only={o.reduce_only} "
-                          f"id={o.client_order_id}", markup=False)
+            console.print(
+                f"  order {o.side} {o.contracts} {o.symbol} reduce_only={o.reduce_only} "
+                f"id={o.client_order_id}",
+                markup=False,
+            )
 
     return show

@@ -46,7 +46,9 @@ async def reconcile_orders(
         try:
             status = await port.fetch_order_by_client_id(row.symbol, row.client_order_id)
         except ExchangeError as exc:
-            log.warning("reconcile_lookup_failed", client_order_id=row.client_order_id, error=str(exc))
+            log.warning(
+                "reconcile_lookup_failed", client_order_id=row.client_order_id, error=str(exc)
+            )
             report.blocked_symbols.add(row.symbol)
             continue
         if status is not None:

@@ -34,7 +34,9 @@ def decision_report(decision: Decision) -> dict[str, Any]:
         price = (
             position.mark_price
             if position is not None and position.mark_price is not None
-            else snapshot.prices.get(market.base) if market is not None else None
+            else snapshot.prices.get(market.base)
+            if market is not None
+            else None
         )
         target_contracts = current = current_usd = None
         if market is not None and price is not None:

@@ -36,9 +36,13 @@ async def read_snapshot(
     symbol_by_coin = {coin: price_symbol(coin, markets) for coin in coins}
     tickers = await port.fetch_tickers(sorted(set(symbol_by_coin.values()) | set(instruments)))
     prices: dict[str, Decimal] = {
-        coin: tickers[symbol].reference for coin, symbol in symbol_by_coin.items() if symbol in tickers
+        coin: tickers[symbol].reference
+        for coin, symbol in symbol_by_coin.items()
+        if symbol in tickers
     }
-    perps = [symbol for symbol in instruments if symbol in markets and markets[symbol].expiry is None]
+    perps = [
+        symbol for symbol in instruments if symbol in markets and markets[symbol].expiry is None
+    ]
     funding = await port.fetch_funding_rates(perps) if perps else {}
     return Snapshot(
         taken_at=taken_at,

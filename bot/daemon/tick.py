@@ -9,14 +9,14 @@ from decimal import Decimal
 
 import structlog
 
+from bot.config.models import Config
 from bot.core.planner import PlannerSettings
 from bot.core.types import OrderState, Plan, PlannedOrder
 from bot.daemon.decide import Decision, decide
 from bot.daemon.execute import ExecutionReport, execute_orders
 from bot.daemon.reconcile import reconcile_orders
 from bot.daemon.snapshot import read_snapshot
-from bot.config.models import Config
-from bot.exchange.errors import ExchangeError
+from bot.exchange.errors import ConfigurationMismatchError, ExchangeError
 from bot.exchange.port import ExchangePort
 from bot.store.repo import Store
 from strategies.base import HedgeRule
@@ -60,6 +60,38 @@ class Hedger:
         self.settings = PlannerSettings.from_config(config.hedge, config.limits)
         self.on_tick: Callable[[TickOutcome], None] | None = None  # e.g. the CLI's printer
 
+    async def prepare(self) -> None:
+        """Before the first tick: set leverage and margin mode on every instrument and refuse an
+        account in hedge (two-sided) position mode. Raises ConfigurationMismatchError."""
+        markets = await self.port.load_markets()
+        instruments = sorted({rule.instrument for rule in self.rules})
+        missing = [symbol for symbol in instruments if symbol not in markets]
+        if missing:
+            raise ConfigurationMismatchError(
+                f"{self.port.name} lists no market {', '.join(missing)} (rules name them)"
+            )
+        hedge = self.config.hedge
+        for symbol in instruments:
+            await self.port.set_margin_mode(symbol, hedge.margin_mode, hedge.leverage)
+            await self.port.set_leverage(symbol, hedge.leverage)
+        positions = await self.port.fetch_positions(instruments)
+        for symbol, position in positions.items():
+            if position.hedge_mode:
+                raise ConfigurationMismatchError(
+                    f"{symbol} is in hedge (two-sided) position mode; hedgebot needs one-way mode"
+                )
+            if position.leverage is not None and position.leverage != hedge.leverage:
+                raise ConfigurationMismatchError(
+                    f"{symbol} leverage is {position.leverage}, config says {hedge.leverage}, "
+                    "and it could not be set"
+                )
+        log.info(
+            "account_prepared",
+            instruments=instruments,
+            leverage=str(hedge.leverage),
+            margin_mode=hedge.margin_mode,
+        )
+
     async def tick(self) -> TickOutcome:
         """Run one tick. Raises on failure after recording the tick as failed."""
         tick_id = await self.store.start_tick(self.account, self.dry_run, self.clock())
@@ -87,7 +119,11 @@ class Hedger:
             log.warning("symbol_blocked", symbol=symbol, reason="unresolved order")
         self._log_decision(decision, orders)
         await self.store.record_tick_state(
-            tick_id, snapshot, list(decision.exposures.values()), decision.targets, decision.plan.hedges
+            tick_id,
+            snapshot,
+            list(decision.exposures.values()),
+            decision.targets,
+            decision.plan.hedges,
         )
         state = OrderState.DRY_RUN if self.dry_run else OrderState.PENDING
         await self.store.add_planned_orders(tick_id, self.account, orders, state, self.clock())

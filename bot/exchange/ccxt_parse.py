@@ -84,7 +84,8 @@ def parse_position(raw: Mapping[str, Any], market: Market, unit: AmountUnit) -> 
         mark_price=dec(raw.get("markPrice")),
         unrealized_pnl=dec(raw.get("unrealizedPnl")) or ZERO,
         leverage=dec(raw.get("leverage")),
-        margin_mode=raw.get("marginMode") if raw.get("marginMode") in ("isolated", "cross")
+        margin_mode=raw.get("marginMode")
+        if raw.get("marginMode") in ("isolated", "cross")
         else None,
         liquidation_price=dec(raw.get("liquidationPrice")),
         hedge_mode=bool(raw.get("hedged")),
@@ -145,7 +146,9 @@ def parse_fill(raw: Mapping[str, Any], market: Market, unit: AmountUnit) -> Fill
     )
 
 
-def parse_funding_payment(raw: Mapping[str, Any], market: Market, unit: AmountUnit) -> FundingPayment:
+def parse_funding_payment(
+    raw: Mapping[str, Any], market: Market, unit: AmountUnit
+) -> FundingPayment:
     """ccxt funding history entry → FundingPayment (positive = received).
 
     ccxt passes Bybit's ``execFee`` through as ``amount``: positive when the account paid. The

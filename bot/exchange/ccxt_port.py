@@ -206,7 +206,8 @@ class CcxtPort:
             if symbol not in markets:
                 continue
             raw = await self._call(
-                "fetch_position", lambda s=symbol: self.client.fetch_position(s)  # type: ignore[misc]
+                "fetch_position",
+                lambda s=symbol: self.client.fetch_position(s),  # type: ignore[misc]
             )
             if raw is None or raw.get("symbol") != symbol:
                 continue  # omitted by the exchange: the caller treats it as unknown, not flat
@@ -250,7 +251,9 @@ class CcxtPort:
             rates[symbol] = FundingRate(
                 symbol=symbol,
                 rate=rate,
-                interval_hours=Decimal(interval.rstrip("h")) if interval.endswith("h") else Decimal(8),
+                interval_hours=Decimal(interval.rstrip("h"))
+                if interval.endswith("h")
+                else Decimal(8),
                 next_funding_time=from_ms(item["fundingTimestamp"])
                 if item.get("fundingTimestamp")
                 else None,
@@ -266,8 +269,14 @@ class CcxtPort:
             "fetch_ohlcv", lambda: self.client.fetch_ohlcv(symbol, timeframe, since_ms, limit)
         )
         return [
-            Candle(from_ms(r[0]), dec(r[1]) or ZERO, dec(r[2]) or ZERO, dec(r[3]) or ZERO,
-                   dec(r[4]) or ZERO, dec(r[5]) or ZERO)
+            Candle(
+                from_ms(r[0]),
+                dec(r[1]) or ZERO,
+                dec(r[2]) or ZERO,
+                dec(r[3]) or ZERO,
+                dec(r[4]) or ZERO,
+                dec(r[5]) or ZERO,
+            )
             for r in rows
         ]
 
@@ -316,7 +325,11 @@ class CcxtPort:
         price = float(request.limit_price) if request.limit_price is not None else None
         try:
             raw = await self.client.create_order(
-                request.symbol, request.order_type, request.side, amount, price,
+                request.symbol,
+                request.order_type,
+                request.side,
+                amount,
+                price,
                 self.order_params(request),
             )
         except ccxt_errors.BaseError as exc:
@@ -361,8 +374,10 @@ class CcxtPort:
         unit = self.profile.amount_unit
         if self.profile.client_id_lookup == "bybit_order_link_id":
             params = {self.profile.client_id_query_param: client_order_id}
-            for fetch in (self.client.fetch_open_orders,
-                          self.client.fetch_canceled_and_closed_orders):
+            for fetch in (
+                self.client.fetch_open_orders,
+                self.client.fetch_canceled_and_closed_orders,
+            ):
                 rows = await self._call(
                     "fetch_orders_by_client_id",
                     lambda f=fetch: f(symbol, None, None, dict(params)),  # type: ignore[misc]
@@ -371,8 +386,8 @@ class CcxtPort:
                     if row.get("clientOrderId") == client_order_id:
                         return parse_order(row, market, unit)
             trades = await self._call(
-                "fetch_my_trades", lambda: self.client.fetch_my_trades(symbol, None, None,
-                                                                       dict(params))
+                "fetch_my_trades",
+                lambda: self.client.fetch_my_trades(symbol, None, None, dict(params)),
             )
             fills = [parse_fill(t, market, unit) for t in trades]
             return status_from_fills(client_order_id, symbol, fills)
@@ -388,7 +403,8 @@ class CcxtPort:
         statuses: list[OrderStatus] = []
         for symbol in symbols:
             rows = await self._call(
-                "fetch_open_orders", lambda s=symbol: self.client.fetch_open_orders(s)  # type: ignore[misc]
+                "fetch_open_orders",
+                lambda s=symbol: self.client.fetch_open_orders(s),  # type: ignore[misc]
             )
             statuses.extend(parse_order(r, markets[symbol], self.profile.amount_unit) for r in rows)
         return statuses
@@ -434,6 +450,7 @@ def _ret_code(exc: Exception) -> str | None:
     start = text.find(marker)
     if start < 0:
         return None
-    digits = "".join(ch for ch in text[start + len(marker) : start + len(marker) + 12]
-                     if ch.isdigit())
+    digits = "".join(
+        ch for ch in text[start + len(marker) : start + len(marker) + 12] if ch.isdigit()
+    )
     return digits or None

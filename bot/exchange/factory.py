@@ -12,7 +12,8 @@ def build_port(config: ExchangeConfig, credentials: Credentials) -> ExchangePort
     if config.id == "sim":
         from bot.exchange.sim_port import build_sim_port
 
-        assert config.sim is not None  # guaranteed by the config validator
+        if config.sim is None:  # the config validator guarantees it; keep mypy and users honest
+            raise ValueError("exchange.id 'sim' needs an 'exchange.sim' section")
         return build_sim_port(config.sim)
     from bot.exchange.ccxt_port import CcxtPort
 

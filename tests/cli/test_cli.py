@@ -118,8 +118,11 @@ def test_bad_config_exits_2_naming_field_and_line(tmp_path: Path, case: str, com
     body, expected = BAD_CONFIGS[case]
     body = textwrap.dedent(body) + f"database:\n  url: sqlite+aiosqlite:///{tmp_path}/x.db\n"
     config = write_config(tmp_path, body)
-    args = ["check-config", str(config)] if command == "check-config" else [
-        command, "--config", str(config)]
+    args = (
+        ["check-config", str(config)]
+        if command == "check-config"
+        else [command, "--config", str(config)]
+    )
     result = run_cli(*args, cwd=tmp_path)
     assert result.returncode == 2, result.stdout + result.stderr
     assert expected in result.stderr
@@ -156,7 +159,9 @@ def test_check_config_accepts_the_shipped_examples() -> None:
 def test_demo_runs_and_leaves_rows(tmp_path: Path) -> None:
     demo = (REPLAY_DIR.parents[1] / "config" / "demo.yaml").read_text()
     demo = demo.replace("path: ../data/replay", f"path: {REPLAY_DIR}")
-    demo = demo.replace("sqlite+aiosqlite:///var/demo.sqlite", f"sqlite+aiosqlite:///{tmp_path}/demo.sqlite")
+    demo = demo.replace(
+        "sqlite+aiosqlite:///var/demo.sqlite", f"sqlite+aiosqlite:///{tmp_path}/demo.sqlite"
+    )
     config = write_config(tmp_path, demo)
     result = run_cli("run", "--config", str(config), "--ticks", "10", timeout=120)
     assert result.returncode == 0, result.stderr[-3000:]
