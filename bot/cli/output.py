@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from decimal import Decimal
 from typing import Any
 
 from rich.console import Console
@@ -56,35 +57,41 @@ def print_decision(console: Console, report: dict[str, Any]) -> None:
         console.print(f"note: {note}", markup=False)
 
 
+def _usd(value: str | None) -> str:
+    return "-" if value is None else f"{Decimal(value):,.2f}"
+
+
+def _coin(value: str | None) -> str:
+    if value is None:
+        return "-"
+    return format(Decimal(value).quantize(Decimal("1e-8")).normalize(), "f")
+
+
 def tick_printer(console: Console) -> Callable[[TickOutcome], None]:
-    """A one-block summary per tick: exposure, target, current hedge and orders."""
+    """A one-block summary per tick: exposure, target, current hedge and orders (display
+    rounding only: USD to cents, coins to 8 decimals; the database keeps exact values)."""
 
     def show(outcome: TickOutcome) -> None:
         report = decision_report(outcome.decision)
-        console.print(
-            f"[bold]tick {outcome.tick_id}[/bold] exchange time {report['exchange_time']}"
-        )
+        lines = [f"tick {outcome.tick_id} exchange time {report['exchange_time']}"]
         for e in report["exposures"]:
-            console.print(
-                f"  exposure {e['asset']}: {e['spot']} spot + {e['collateral']} "
-                f"collateral @ {e['price']} = {e['exposure_usd']} USD",
-                markup=False,
+            lines.append(
+                f"  exposure {e['asset']}: {_coin(e['spot'])} spot + {_coin(e['collateral'])} "
+                f"collateral @ {_usd(e['price'])} = {_usd(e['exposure_usd'])} USD"
             )
         for h in report["instruments"]:
-            console.print(
-                f"  hedge {h['instrument']}: target {h['target_short_usd']} USD "
-                f"({h['target_contracts']} c), current {h['current_short_usd']} USD "
-                f"({h['current_contracts']} c)",
-                markup=False,
+            lines.append(
+                f"  hedge {h['instrument']}: target {_usd(h['target_short_usd'])} USD "
+                f"({h['target_contracts']} c), current {_usd(h['current_short_usd'])} USD "
+                f"({h['current_contracts']} c)"
             )
-        sent = [o for o in outcome.orders]
-        if not sent:
-            console.print("  orders: none (within band)")
-        for o in sent:
-            console.print(
+        if not outcome.orders:
+            lines.append("  orders: none (within band)")
+        for o in outcome.orders:
+            lines.append(
                 f"  order {o.side} {o.contracts} {o.symbol} reduce_only={o.reduce_only} "
-                f"id={o.client_order_id}",
-                markup=False,
+                f"id={o.client_order_id}"
             )
+        console.print("\n".join(lines), markup=False, highlight=False, soft_wrap=True)
 
     return show
