@@ -137,6 +137,24 @@ class ExchangeConfig(Strict):
     api_key_file: ConfigPath | None = None  # read instead of api_key_env when given
     secret_file: ConfigPath | None = None  # read instead of secret_env when given
     sim: SimConfig | None = None
+    # Run the Bybit emulator in-process on 127.0.0.1 over ``sim`` and point ccxt at it: the
+    # whole wire path (ccxt, signing, parsing) with no network. Needs id "bybit" and "sim".
+    embedded_emulator: bool = False
+    timeout_ms: Annotated[int, Field(ge=500, le=120_000)] = 10_000  # per HTTP request
+    # An order not found by its client id this long after it was persisted never arrived
+    # (exchanges refuse requests older than their receive window, 5 s on Bybit).
+    order_lookup_grace_seconds: Annotated[float, Field(ge=0, le=3600)] = 60.0
+    allow_withdraw_permission: bool = False  # refuse keys that can withdraw unless True
+    pause_on_unavailable_seconds: Annotated[float, Field(ge=0, le=86_400)] = 60.0
+
+    @model_validator(mode="after")
+    def _embedded_needs_sim(self) -> ExchangeConfig:
+        if self.embedded_emulator and (self.sim is None or self.id != "bybit"):
+            raise error_at(
+                "embedded_emulator needs exchange.id 'bybit' and an 'exchange.sim' section",
+                "embedded_emulator",
+            )
+        return self
 
     @model_validator(mode="after")
     def _sim_needs_section(self) -> ExchangeConfig:
@@ -170,6 +188,22 @@ class LimitsConfig(Strict):
     max_order_usd: PositiveDecimal = Decimal(100_000)
     max_total_short_usd: PositiveDecimal = Decimal(1_000_000)
     oversize: Literal["split", "clamp"] = "split"  # an order above max_order_usd
+    # Kill switch: while this file exists, or this environment variable is "1", no order may
+    # add exposure; reduce-only orders still go out.
+    kill_switch_file: ConfigPath | None = None
+    kill_switch_env: EnvVarName | None = "HEDGEBOT_KILL"
+
+
+class ExecutionConfig(Strict):
+    """How orders are worked: at market, or as limits near the mark that fall back to market."""
+
+    style: Literal["market", "limit"] = "market"
+    limit_offset: Annotated[Decimal, Field(ge=0, le=Decimal("0.05"))] = Decimal("0.0005")
+    post_only: bool = True  # pay maker fees where the exchange supports it
+    reprice_after_seconds: Annotated[float, Field(gt=0)] = 30.0
+    market_after_seconds: Annotated[float, Field(gt=0)] = 120.0
+    # Refuse a market order when last and mark disagree by more than this fraction.
+    max_slippage: Annotated[Decimal, Field(gt=0, le=Decimal("0.5"))] = Decimal("0.01")
 
 
 class ScheduleConfig(Strict):
@@ -208,6 +242,7 @@ class Config(Strict):
     rules: list[RuleConfig] = Field(min_length=1)
     hedge: HedgeConfig = Field(default_factory=HedgeConfig)
     limits: LimitsConfig = Field(default_factory=LimitsConfig)
+    execution: ExecutionConfig = Field(default_factory=ExecutionConfig)
     schedule: ScheduleConfig = Field(default_factory=ScheduleConfig)
     database: DatabaseConfig = Field(default_factory=DatabaseConfig)
     logging: LoggingConfig = Field(default_factory=LoggingConfig)
@@ -227,4 +262,5 @@ class Config(Strict):
 
     @property
     def is_mainnet(self) -> bool:
-        return self.exchange.id != "sim" and not self.exchange.testnet
+        exchange = self.exchange
+        return exchange.id != "sim" and not exchange.embedded_emulator and not exchange.testnet

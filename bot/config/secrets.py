@@ -39,7 +39,7 @@ def resolve_credentials(cfg: ExchangeConfig, environ: Mapping[str, str]) -> Cred
     ``exchange.api_key_env``/``secret_env``. Raises ``ConfigError`` listing every one that is
     missing, empty or unreadable.
     """
-    if cfg.id == "sim":
+    if cfg.id == "sim" or cfg.embedded_emulator:
         if cfg.sim is None:  # the schema rejects this; a config built by hand may not have
             raise ConfigError(
                 [ConfigProblem("exchange.sim", None, "exchange.id 'sim' needs this section")]

@@ -118,6 +118,7 @@ class Snapshot:
     markets: Mapping[str, Market]  # symbol -> market
     funding: Mapping[str, FundingRate] = field(default_factory=dict)
     unknown_positions: frozenset[str] = frozenset()  # symbols the listing omitted: not flat!
+    tickers: Mapping[str, Ticker] = field(default_factory=dict)  # instrument symbol -> prices
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,7 +28,7 @@ UNRESOLVED_STATES: Sequence[OrderState] = (
 
 # An order the exchange has never seen cannot arrive later than its signed receive window
 # (ccxt signs Bybit requests with a 5 s window). Past this age, "not found" means "never placed".
-NEVER_ARRIVED_AFTER = timedelta(seconds=60)
+DEFAULT_NEVER_ARRIVED_AFTER = timedelta(seconds=60)
 
 
 @dataclass
@@ -38,7 +38,11 @@ class ReconcileReport:
 
 
 async def reconcile_orders(
-    port: ExchangePort, store: Store, account: str, now: datetime
+    port: ExchangePort,
+    store: Store,
+    account: str,
+    now: datetime,
+    never_arrived_after: timedelta = DEFAULT_NEVER_ARRIVED_AFTER,
 ) -> ReconcileReport:
     """Resolve every unfinished order by client id; block symbols whose state stays unknown."""
     report = ReconcileReport()
@@ -64,7 +68,7 @@ async def reconcile_orders(
                 filled_contracts=str(status.filled_contracts),
             )
             continue
-        if now - row.created_at >= NEVER_ARRIVED_AFTER:
+        if now - row.created_at >= never_arrived_after:
             await store.update_order(
                 row.client_order_id,
                 state=OrderState.CANCELLED,

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 import structlog
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from bot.daemon.tick import Hedger
+from bot.daemon.tick import Hedger, TickSkipped
 
 log = structlog.get_logger(__name__)
 
@@ -56,6 +56,8 @@ class Daemon:
         async with self._tick_lock:
             try:
                 await self.hedger.tick()
+            except TickSkipped:
+                pass
             except Exception as exc:
                 self.stats.failures += 1
                 log.error(

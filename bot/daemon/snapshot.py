@@ -54,4 +54,5 @@ async def read_snapshot(
         markets=dict(markets),
         funding=dict(funding),
         unknown_positions=frozenset(s for s in instruments if s in markets and s not in positions),
+        tickers={symbol: tickers[symbol] for symbol in instruments if symbol in tickers},
     )

@@ -2,21 +2,27 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import os
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import structlog
 
 from bot.config.models import Config
 from bot.core.planner import PlannerSettings
+from bot.core.risk import price_disagreement, screen_orders
 from bot.core.types import OrderState, Plan, PlannedOrder
 from bot.daemon.decide import Decision, decide
 from bot.daemon.execute import ExecutionReport, execute_orders
 from bot.daemon.reconcile import reconcile_orders
 from bot.daemon.snapshot import read_snapshot
-from bot.exchange.errors import ConfigurationMismatchError, ExchangeError
+from bot.exchange.errors import (
+    ConfigurationMismatchError,
+    ExchangeError,
+    ExchangeUnavailableError,
+)
 from bot.exchange.port import ExchangePort
 from bot.store.repo import Store
 from strategies.base import HedgeRule
@@ -34,6 +40,11 @@ class TickOutcome:
     decision: Decision
     orders: tuple[PlannedOrder, ...]  # what was sent (or recorded as DRY_RUN)
     execution: ExecutionReport | None
+    held: tuple[tuple[PlannedOrder, str], ...] = ()  # planned but held back, with the reason
+
+
+class TickSkipped(Exception):
+    """The tick did nothing on purpose (trading paused); not a failure."""
 
 
 class Hedger:
@@ -49,6 +60,7 @@ class Hedger:
         rules: Sequence[HedgeRule],
         dry_run: bool,
         clock: Callable[[], datetime] = utc_now,
+        environ: Mapping[str, str] | None = None,
     ) -> None:
         self.account = account
         self.config = config
@@ -59,6 +71,10 @@ class Hedger:
         self.clock = clock
         self.settings = PlannerSettings.from_config(config.hedge, config.limits)
         self.on_tick: Callable[[TickOutcome], None] | None = None  # e.g. the CLI's printer
+        self.environ = environ if environ is not None else os.environ
+        self.lookup_grace = timedelta(seconds=config.exchange.order_lookup_grace_seconds)
+        self.paused_until: datetime | None = None
+        self.pause_reason: str | None = None
 
     async def prepare(self) -> None:
         """Before the first tick: set leverage and margin mode on every instrument and refuse an
@@ -98,6 +114,8 @@ class Hedger:
         structlog.contextvars.bind_contextvars(tick_id=tick_id, account=self.account)
         try:
             outcome = await self._tick(tick_id)
+        except TickSkipped:
+            raise
         except BaseException as exc:
             await self.store.finish_tick(tick_id, "failed", self.clock(), error=repr(exc))
             raise
@@ -107,16 +125,66 @@ class Hedger:
             self.on_tick(outcome)
         return outcome
 
+    def kill_switch_engaged(self) -> bool:
+        """The kill switch file exists, or its environment variable is "1"."""
+        limits = self.config.limits
+        if limits.kill_switch_file is not None and limits.kill_switch_file.exists():
+            return True
+        return (
+            bool(limits.kill_switch_env) and self.environ.get(limits.kill_switch_env or "") == "1"
+        )
+
     async def _tick(self, tick_id: int) -> TickOutcome:
-        blocked: set[str] = set()
+        now = self.clock()
+        if self.paused_until is not None and now < self.paused_until:
+            log.warning(
+                "trading_paused", until=self.paused_until.isoformat(), reason=self.pause_reason
+            )
+            await self.store.finish_tick(tick_id, "skipped", now, error=self.pause_reason)
+            raise TickSkipped(self.pause_reason or "paused")
+        if self.paused_until is not None:
+            log.info("trading_resumed", paused_for=self.pause_reason)
+            self.paused_until = self.pause_reason = None
+        try:
+            return await self._work(tick_id)
+        except ExchangeUnavailableError as exc:
+            pause_s = max(
+                exc.retry_after_s or 0.0, self.config.exchange.pause_on_unavailable_seconds
+            )
+            self.paused_until = self.clock() + timedelta(seconds=pause_s)
+            self.pause_reason = str(exc)
+            log.error("trading_paused", until=self.paused_until.isoformat(), reason=str(exc))
+            raise
+
+    async def _work(self, tick_id: int) -> TickOutcome:
+        blocked: frozenset[str] = frozenset()
         if not self.dry_run:
-            reconciled = await reconcile_orders(self.port, self.store, self.account, self.clock())
-            blocked = reconciled.blocked_symbols
+            reconciled = await reconcile_orders(
+                self.port, self.store, self.account, self.clock(), self.lookup_grace
+            )
+            blocked = frozenset(reconciled.blocked_symbols)
         snapshot = await read_snapshot(self.port, self.config.holdings, self.rules)
         decision = decide(snapshot, self.rules, self.settings, f"{self.account}:{tick_id}")
-        orders = tuple(o for o in decision.plan.orders if o.symbol not in blocked)
-        for symbol in sorted(blocked):
-            log.warning("symbol_blocked", symbol=symbol, reason="unresolved order")
+        kill = self.kill_switch_engaged()
+        if kill:
+            log.warning("kill_switch_engaged", reduce_only_allowed=True)
+        screened = screen_orders(
+            decision.plan.orders,
+            kill_switch=kill,
+            blocked_symbols=blocked,
+            slippage={s: price_disagreement(t.last, t.mark) for s, t in snapshot.tickers.items()},
+            max_slippage=self.config.execution.max_slippage,
+        )
+        for order, reason in screened.held:
+            log.warning(
+                "order_held",
+                symbol=order.symbol,
+                side=order.side,
+                contracts=str(order.contracts),
+                reduce_only=order.reduce_only,
+                reason=reason,
+            )
+        orders = screened.allowed
         self._log_decision(decision, orders)
         await self.store.record_tick_state(
             tick_id,
@@ -133,7 +201,7 @@ class Hedger:
         if not self.dry_run:
             await self._sync_fills_and_funding(decision.plan)
         await self.store.finish_tick(tick_id, "ok", self.clock())
-        return TickOutcome(tick_id, decision, orders, execution)
+        return TickOutcome(tick_id, decision, orders, execution, screened.held)
 
     def _log_decision(self, decision: Decision, orders: Sequence[PlannedOrder]) -> None:
         snapshot = decision.snapshot
