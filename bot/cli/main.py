@@ -16,13 +16,19 @@ from bot.cli.output import print_decision, tick_printer
 from bot.config.loader import ConfigError, load_config
 from bot.config.models import Config
 from bot.config.secrets import LiveTradingRefused, check_live_allowed
-from bot.logs import configure_logging
+from bot.daemon.tick import KeyPermissionError
+from bot.exchange.errors import ExchangeError
+from bot.logs import configure_logging, scrub_text
+
+# Start-up problems that stop the daemon before it trades, with a message instead of a trace.
+STARTUP_REFUSALS = (KeyPermissionError, ExchangeError, ConfigError)
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 db_app = typer.Typer(no_args_is_help=True, help="Database migrations.")
 app.add_typer(db_app, name="db")
 
 EXIT_CONFIG = 2
+EXIT_REFUSED = 3  # the account or key is not fit to trade (hedge mode, withdraw key, auth)
 ConfigOption = Annotated[Path, typer.Option("--config", "-c", help="YAML config file.")]
 err = Console(stderr=True)
 
@@ -68,7 +74,11 @@ def run(
     from bot.daemon.runner import Daemon
 
     async def main() -> int:
-        runtime = await open_runtime(config, dry_run=dry_run, environ=os.environ)
+        try:
+            runtime = await open_runtime(config, dry_run=dry_run, environ=os.environ)
+        except STARTUP_REFUSALS as exc:
+            err.print(f"hedgebot will not start: {scrub_text(str(exc))}", markup=False)
+            return EXIT_REFUSED
         runtime.hedger.on_tick = tick_printer(Console())
         daemon = Daemon(
             runtime.hedger,

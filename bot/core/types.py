@@ -191,6 +191,9 @@ class PlannedOrder:
     reduce_only: bool
     client_order_id: str
     reason: str = ""
+    order_type: Literal["market", "limit"] = "market"
+    limit_price: Decimal | None = None  # USD per coin, for limit orders
+    post_only: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -274,3 +277,13 @@ class Candle:
     low: Decimal
     close: Decimal
     volume: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class KeyInfo:
+    """What an API key may do, as the exchange reports it."""
+
+    can_trade: bool
+    can_withdraw: bool
+    ip_whitelisted: bool
+    permissions: Mapping[str, tuple[str, ...]] = field(default_factory=dict)

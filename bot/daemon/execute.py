@@ -46,6 +46,9 @@ def order_request(order: PlannedOrder) -> OrderRequest:
         contracts=order.contracts,
         reduce_only=order.reduce_only,
         client_order_id=order.client_order_id,
+        order_type=order.order_type,
+        limit_price=order.limit_price,
+        post_only=order.post_only,
     )
 
 

@@ -35,6 +35,7 @@ DEFAULT_NEVER_ARRIVED_AFTER = timedelta(seconds=60)
 class ReconcileReport:
     resolved: int = 0
     blocked_symbols: set[str] = field(default_factory=set)  # no new orders there this tick
+    cancelled_for_reprice: set[str] = field(default_factory=set)  # symbols to re-plan now
 
 
 async def reconcile_orders(
@@ -43,6 +44,7 @@ async def reconcile_orders(
     account: str,
     now: datetime,
     never_arrived_after: timedelta = DEFAULT_NEVER_ARRIVED_AFTER,
+    reprice_after: timedelta | None = None,
 ) -> ReconcileReport:
     """Resolve every unfinished order by client id; block symbols whose state stays unknown."""
     report = ReconcileReport()
@@ -59,6 +61,13 @@ async def reconcile_orders(
             await store.update_order(row.client_order_id, status=status)
             report.resolved += 1
             if status.state in (OrderState.OPEN, OrderState.PARTIALLY_FILLED):
+                age = now - (row.sent_at or row.created_at)
+                # Cancel a stale limit; the next plan sizes what is left from the position
+                # (fills already in it), so a partial fill is never counted twice.
+                stale = reprice_after is not None and age >= reprice_after
+                if stale and await _cancel(port, store, row.symbol, row.client_order_id):
+                    report.cancelled_for_reprice.add(row.symbol)
+                    continue
                 report.blocked_symbols.add(row.symbol)
             log.info(
                 "order_reconciled",
@@ -80,3 +89,27 @@ async def reconcile_orders(
             report.blocked_symbols.add(row.symbol)
             log.info("order_unresolved_wait", client_order_id=row.client_order_id)
     return report
+
+
+async def _cancel(port: ExchangePort, store: Store, symbol: str, client_order_id: str) -> bool:
+    """Cancel a working order for re-pricing; True when it is no longer working."""
+    try:
+        status = await port.cancel_order(symbol, client_order_id)
+    except ExchangeError as exc:
+        log.warning("reprice_cancel_failed", client_order_id=client_order_id, error=str(exc))
+        status = None
+    if status is None:
+        try:
+            status = await port.fetch_order_by_client_id(symbol, client_order_id)
+        except ExchangeError:
+            return False
+    if status is None:
+        return False
+    await store.update_order(client_order_id, status=status)
+    log.info(
+        "order_cancelled_for_reprice",
+        client_order_id=client_order_id,
+        state=status.state.value,
+        filled_contracts=str(status.filled_contracts),
+    )
+    return status.state not in (OrderState.OPEN, OrderState.PARTIALLY_FILLED)

@@ -11,6 +11,7 @@ from decimal import Decimal
 import structlog
 
 from bot.config.models import Config
+from bot.core.execution import style_orders
 from bot.core.planner import PlannerSettings
 from bot.core.risk import price_disagreement, screen_orders
 from bot.core.types import OrderState, Plan, PlannedOrder
@@ -41,6 +42,10 @@ class TickOutcome:
     orders: tuple[PlannedOrder, ...]  # what was sent (or recorded as DRY_RUN)
     execution: ExecutionReport | None
     held: tuple[tuple[PlannedOrder, str], ...] = ()  # planned but held back, with the reason
+
+
+class KeyPermissionError(Exception):
+    """The API key's permissions are unsafe or insufficient; the daemon must not start."""
 
 
 class TickSkipped(Exception):
@@ -74,11 +79,13 @@ class Hedger:
         self.environ = environ if environ is not None else os.environ
         self.lookup_grace = timedelta(seconds=config.exchange.order_lookup_grace_seconds)
         self.paused_until: datetime | None = None
+        self.working_since: dict[str, datetime] = {}  # symbol -> first limit order of this gap
         self.pause_reason: str | None = None
 
     async def prepare(self) -> None:
         """Before the first tick: set leverage and margin mode on every instrument and refuse an
         account in hedge (two-sided) position mode. Raises ConfigurationMismatchError."""
+        await self._check_key()
         markets = await self.port.load_markets()
         instruments = sorted({rule.instrument for rule in self.rules})
         missing = [symbol for symbol in instruments if symbol not in markets]
@@ -125,6 +132,39 @@ class Hedger:
             self.on_tick(outcome)
         return outcome
 
+    async def _check_key(self) -> None:
+        """Refuse a key that cannot trade, or can withdraw (unless allowed); warn on no IP list."""
+        key = await self.port.fetch_key_info()
+        if key is None:
+            return
+        if not key.can_trade:
+            raise KeyPermissionError("the API key is read-only: it cannot place orders")
+        if key.can_withdraw and not self.config.exchange.allow_withdraw_permission:
+            raise KeyPermissionError(
+                "the API key can WITHDRAW funds; a hedging bot never needs that. Create a key "
+                "without withdrawal permission, or set exchange.allow_withdraw_permission: true"
+            )
+        if not key.ip_whitelisted:
+            log.warning(
+                "api_key_without_ip_whitelist",
+                advice="bind the key to this host's IP address on the exchange",
+            )
+        log.info(
+            "api_key_checked", can_withdraw=key.can_withdraw, ip_whitelisted=key.ip_whitelisted
+        )
+
+    def _past_deadline(self, orders: Sequence[PlannedOrder]) -> frozenset[str]:
+        """Symbols worked with limit orders for longer than ``market_after_seconds``."""
+        now = self.clock()
+        symbols = {order.symbol for order in orders}
+        for symbol in list(self.working_since):
+            if symbol not in symbols:
+                del self.working_since[symbol]  # the hedge got there: the next gap starts afresh
+        for symbol in symbols:
+            self.working_since.setdefault(symbol, now)
+        deadline = timedelta(seconds=self.config.execution.market_after_seconds)
+        return frozenset(s for s in symbols if now - self.working_since[s] >= deadline)
+
     def kill_switch_engaged(self) -> bool:
         """The kill switch file exists, or its environment variable is "1"."""
         limits = self.config.limits
@@ -158,9 +198,17 @@ class Hedger:
 
     async def _work(self, tick_id: int) -> TickOutcome:
         blocked: frozenset[str] = frozenset()
+        execution_cfg = self.config.execution
         if not self.dry_run:
             reconciled = await reconcile_orders(
-                self.port, self.store, self.account, self.clock(), self.lookup_grace
+                self.port,
+                self.store,
+                self.account,
+                self.clock(),
+                self.lookup_grace,
+                timedelta(seconds=execution_cfg.reprice_after_seconds)
+                if execution_cfg.style == "limit"
+                else None,
             )
             blocked = frozenset(reconciled.blocked_symbols)
         snapshot = await read_snapshot(self.port, self.config.holdings, self.rules)
@@ -184,7 +232,9 @@ class Hedger:
                 reduce_only=order.reduce_only,
                 reason=reason,
             )
-        orders = screened.allowed
+        orders = style_orders(
+            screened.allowed, snapshot.tickers, execution_cfg, self._past_deadline(screened.allowed)
+        )
         self._log_decision(decision, orders)
         await self.store.record_tick_state(
             tick_id,

@@ -10,6 +10,7 @@ from typing import Any
 from bot.core.types import (
     Fill,
     FundingPayment,
+    KeyInfo,
     Market,
     OrderState,
     OrderStatus,
@@ -190,4 +191,27 @@ def status_from_fills(
         average_price=filled / face if face else None,
         fee=sum((f.fee for f in mine), ZERO),
         fee_currency=mine[0].fee_currency,
+    )
+
+
+def parse_key_info(result: Mapping[str, Any]) -> KeyInfo:
+    """Bybit ``/v5/user/query-api`` result → KeyInfo.
+
+    ``permissions`` maps a product to granted actions (``{"Wallet": ["AccountTransfer",
+    "Withdraw"], ...}``); ``ips`` is ``["*"]`` when the key is bound to no IP; ``readOnly`` 1
+    means the key cannot trade.
+    """
+    permissions = {
+        str(product): tuple(str(a) for a in actions or ())
+        for product, actions in (result.get("permissions") or {}).items()
+    }
+    can_withdraw = any(
+        "withdraw" in action.lower() for acts in permissions.values() for action in acts
+    )
+    ips = [str(ip) for ip in result.get("ips") or ()]
+    return KeyInfo(
+        can_trade=str(result.get("readOnly", "0")) == "0",
+        can_withdraw=can_withdraw,
+        ip_whitelisted=bool(ips) and ips != ["*"],
+        permissions=permissions,
     )

@@ -22,6 +22,7 @@ from bot.core.types import (
     Fill,
     FundingPayment,
     FundingRate,
+    KeyInfo,
     MarginMode,
     MarginWallet,
     Market,
@@ -35,6 +36,7 @@ from bot.exchange.ccxt_parse import (
     from_ms,
     parse_fill,
     parse_funding_payment,
+    parse_key_info,
     parse_market,
     parse_order,
     parse_position,
@@ -428,6 +430,13 @@ class CcxtPort:
             if self._is_not_modified(exc):
                 return
             raise self._translate(exc, sending_order=False) from exc
+
+    async def fetch_key_info(self) -> KeyInfo | None:
+        method = self.profile.key_info_method
+        if method is None:
+            return None
+        raw = await self._call("fetch_key_info", getattr(self.client, method))
+        return parse_key_info(raw.get("result") or {})
 
     async def close(self) -> None:
         await self.client.close()

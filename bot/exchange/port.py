@@ -17,6 +17,7 @@ from bot.core.types import (
     Fill,
     FundingPayment,
     FundingRate,
+    KeyInfo,
     MarginMode,
     MarginWallet,
     Market,
@@ -104,6 +105,10 @@ class ExchangePort(Protocol):
 
     async def set_margin_mode(self, symbol: str, mode: MarginMode, leverage: Decimal) -> None:
         """Set margin mode (some exchanges need the leverage with it); tolerate 'not modified'."""
+        ...
+
+    async def fetch_key_info(self) -> KeyInfo | None:
+        """The API key's permissions; None where the exchange has no such call."""
         ...
 
     async def close(self) -> None:

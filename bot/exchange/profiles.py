@@ -42,6 +42,8 @@ class ExchangeProfile:
     linear_perps: bool = True
     dated_futures: bool = True
     funding_interval_source: str = "market info"
+    # ccxt implicit-API method that returns the key's permissions, and how to read it.
+    key_info_method: str | None = None
 
 
 BYBIT = ExchangeProfile(
@@ -65,6 +67,7 @@ BYBIT = ExchangeProfile(
     # Skips the signed coin-info call at load_markets: we need no deposit/withdraw metadata.
     has_overrides={"fetchCurrencies": False},
     funding_interval_source="instruments-info fundingInterval (minutes)",
+    key_info_method="privateGetV5UserQueryApi",
 )
 
 PROFILES: dict[str, ExchangeProfile] = {profile.ccxt_id: profile for profile in (BYBIT,)}

@@ -26,6 +26,7 @@ from bot.core.types import (
     Fill,
     FundingPayment,
     FundingRate,
+    KeyInfo,
     MarginMode,
     MarginWallet,
     Market,
@@ -152,6 +153,10 @@ class SimExchangePort:
         with _translated(config=True):
             self.engine.set_margin_mode(symbol, mode)
             self.engine.set_leverage(symbol, leverage)
+
+    async def fetch_key_info(self) -> KeyInfo | None:
+        """The in-process simulator has no API keys."""
+        return None
 
     async def close(self) -> None:
         return None
