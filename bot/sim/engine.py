@@ -39,6 +39,7 @@ Conventions (see also ``bot.sim.feed`` for the price at time t):
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING
@@ -172,6 +173,15 @@ class SimExchange(TradingMixin):
             raise InvalidRequestError(f"{market.symbol} expired at {market.expiry}")
         self._markets[market.symbol] = market
         self._next_expiry_ms = self._compute_next_expiry()
+
+    def set_contract_size(self, symbol: str, contract_size: Decimal) -> None:
+        """Re-specify an existing market's contract size (a venue changing a contract; the
+        emulator's "changed contract size" fault). Positions and orders keep their contract
+        counts, so their value changes with it."""
+        market = self.market(symbol)
+        if not contract_size.is_finite() or contract_size <= 0:
+            raise InvalidRequestError(f"contract size must be > 0, got {contract_size}")
+        self._markets[symbol] = replace(market, contract_size=contract_size)
 
     def set_leverage(self, symbol: str, leverage: Decimal) -> None:
         """1..100. Lowering it with a position open needs the extra initial margin."""
