@@ -11,6 +11,7 @@ from bot.core.types import (
     Fill,
     FundingPayment,
     KeyInfo,
+    MarginMode,
     Market,
     OrderState,
     OrderStatus,
@@ -41,8 +42,14 @@ def to_ms(moment: datetime) -> int:
     return int(moment.timestamp() * 1000)
 
 
-def parse_market(raw: Mapping[str, Any], precision_mode: int) -> Market | None:
-    """A ccxt derivatives market → Market; spot and option markets → None."""
+def parse_market(
+    raw: Mapping[str, Any], precision_mode: int, min_amount_is_contract_size: bool = False
+) -> Market | None:
+    """A ccxt derivatives market → Market; spot and option markets → None.
+
+    ``min_amount_is_contract_size``: ccxt's Bybit parser copies minOrderQty into both
+    contractSize and limits.amount.min, so the minimum is not a real minimum there.
+    """
     if not raw.get("contract") or raw.get("option"):
         return None
     contract_size = dec(raw.get("contractSize"))
@@ -52,6 +59,8 @@ def parse_market(raw: Mapping[str, Any], precision_mode: int) -> Market | None:
     if precision_mode == _DECIMAL_PLACES:
         step = Decimal(1).scaleb(-int(step))
     minimum = dec(((raw.get("limits") or {}).get("amount") or {}).get("min")) or step
+    if min_amount_is_contract_size:
+        minimum = step
     expiry = raw.get("expiry")
     return Market(
         symbol=raw["symbol"],
@@ -91,6 +100,15 @@ def parse_position(raw: Mapping[str, Any], market: Market, unit: AmountUnit) -> 
         liquidation_price=dec(raw.get("liquidationPrice")),
         hedge_mode=bool(raw.get("hedged")),
     )
+
+
+def _margin_mode(raw: Mapping[str, Any]) -> MarginMode | None:
+    mode = raw.get("marginMode")
+    if mode in ("isolated", "cross"):
+        return "isolated" if mode == "isolated" else "cross"
+    # ccxt's Bybit parser leaves marginMode unset; Bybit's tradeMode says it (0 cross, 1 isolated)
+    trade_mode = str((raw.get("info") or {}).get("tradeMode", ""))
+    return {"0": "cross", "1": "isolated"}.get(trade_mode)  # type: ignore[return-value]
 
 
 _STATES = {

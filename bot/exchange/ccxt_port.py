@@ -6,6 +6,7 @@ as Decimal (ccxt hands out floats; ``Decimal(str(x))`` keeps their shortest exac
 
 from __future__ import annotations
 
+import contextlib
 import copy
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime
@@ -59,6 +60,11 @@ from bot.exchange.retry import RetryPolicy, with_retries
 
 T = TypeVar("T")
 ZERO = Decimal(0)
+# Bybit "server error"/"server busy" codes that ccxt raises as a plain ExchangeError.
+SERVER_BUSY_CODES = frozenset({"10016", "10019"})
+DAY_MS = 86_400_000
+HISTORY_WINDOW_MS = 7 * DAY_MS  # Bybit's execution list answers at most 7 days per query
+PAGE_LIMIT = 100
 
 
 class CcxtPort:
@@ -115,24 +121,31 @@ class CcxtPort:
             return None
 
     def _translate(self, exc: Exception, *, sending_order: bool) -> ExchangeError:
+        """ccxt exception → project error. When sending an order, only a definite refusal is a
+        refusal: anything else (timeouts, 5xx, dropped connections, server errors) may have
+        placed the order, so its outcome is unknown and must be looked up, never resent."""
         message = f"{self.name}: {type(exc).__name__}: {exc}"
+        code = _ret_code(exc)
         if isinstance(exc, ccxt_errors.RateLimitExceeded | ccxt_errors.DDoSProtection):
             return RateLimitedError(message, retry_after_s=self._retry_after())
         if isinstance(exc, ccxt_errors.InvalidNonce):
             return AuthenticationFailedError(f"{message} (is the clock in sync?)")
         if isinstance(exc, ccxt_errors.AuthenticationError):
             return AuthenticationFailedError(message)
-        if isinstance(exc, ccxt_errors.NetworkError):
-            # A timeout or 5xx after an order left us may have placed it: look it up, never resend.
-            if sending_order:
-                return OutcomeUnknownError(message)
-            if isinstance(exc, ccxt_errors.ExchangeNotAvailable):
-                return ExchangeUnavailableError(message, retry_after_s=self._retry_after())
-            return TemporaryExchangeError(message)
         if isinstance(exc, ccxt_errors.OrderNotFound):
             return OrderNotFoundError(message)
-        if isinstance(exc, ccxt_errors.InsufficientFunds | ccxt_errors.InvalidOrder):
-            return OrderRejectedError(message, code=_ret_code(exc))
+        if isinstance(
+            exc, ccxt_errors.InsufficientFunds | ccxt_errors.InvalidOrder | ccxt_errors.BadRequest
+        ):
+            if sending_order:
+                return OrderRejectedError(message, code=code)
+            return PermanentExchangeError(message)
+        if sending_order:
+            return OutcomeUnknownError(message)
+        if isinstance(exc, ccxt_errors.ExchangeNotAvailable) or code in SERVER_BUSY_CODES:
+            return ExchangeUnavailableError(message, retry_after_s=self._retry_after())
+        if isinstance(exc, ccxt_errors.NetworkError):
+            return TemporaryExchangeError(message)
         return PermanentExchangeError(message)
 
     async def _call(
@@ -166,12 +179,15 @@ class CcxtPort:
     async def load_markets(self) -> Mapping[str, Market]:
         if self._markets is None:
             raw = await self._call("load_markets", self.client.load_markets)
-            markets = (parse_market(m, self.client.precisionMode) for m in raw.values())
+            markets = (
+                parse_market(m, self.client.precisionMode, self.profile.min_amount_is_contract_size)
+                for m in raw.values()
+            )
             self._markets = {m.symbol: m for m in markets if m is not None}
         return self._markets
 
     async def fetch_spot_balances(self) -> Mapping[str, Decimal]:
-        if self._is_unified():
+        if await self._is_unified():
             return {}  # one wallet: its coins are margin (see fetch_margin_wallets)
         params = dict(self.profile.spot_balance_params)
         balance = await self._call("fetch_balance", lambda: self.client.fetch_balance(params))
@@ -198,8 +214,16 @@ class CcxtPort:
             if totals.get(coin, ZERO) != 0 or upnl.get(coin, ZERO) != 0
         }
 
-    def _is_unified(self) -> bool:
-        return bool(self.client.options.get("enableUnifiedAccount"))
+    async def _is_unified(self) -> bool:
+        """One wallet for spot and derivatives (Bybit UTA): ask ccxt, which asks once."""
+        check = getattr(self.client, "is_unified_enabled", None)
+        if check is None:
+            return False
+        enabled = await self._call("is_unified_enabled", check)
+        # UTA 2.0 (status 5/6) keeps inverse margin in the one UNIFIED wallet; UTA 1.0 and
+        # classic accounts keep a separate CONTRACT wallet, so nothing is counted twice there.
+        status = int(self.client.options.get("unifiedMarginStatus") or 0)
+        return bool(enabled and enabled[1]) and status >= 5
 
     async def fetch_positions(self, symbols: Sequence[str]) -> Mapping[str, Position]:
         markets = await self.load_markets()
@@ -284,11 +308,30 @@ class CcxtPort:
 
     async def fetch_fills(self, symbol: str, since: datetime | None) -> Sequence[Fill]:
         markets = await self.load_markets()
-        since_ms = to_ms(since) if since else None
-        trades = await self._call(
-            "fetch_my_trades", lambda: self.client.fetch_my_trades(symbol, since_ms)
-        )
+        trades = await self._history("fetch_my_trades", self.client.fetch_my_trades, symbol, since)
         return [parse_fill(t, markets[symbol], self.profile.amount_unit) for t in trades]
+
+    async def _history(
+        self, operation: str, fetch: Any, symbol: str, since: datetime | None
+    ) -> list[dict[str, Any]]:
+        """All rows since ``since`` (default: the last 7 days), walking Bybit-style 7-day
+        windows and pages up to now, oldest first, without duplicates."""
+        now_ms = to_ms(await self.fetch_time())
+        start = to_ms(since) if since else now_ms - HISTORY_WINDOW_MS
+        rows: dict[str, dict[str, Any]] = {}
+        while start <= now_ms:
+            end = min(start + HISTORY_WINDOW_MS - 1, now_ms)
+            page = await self._call(
+                operation,
+                lambda s=start, e=end: fetch(symbol, s, PAGE_LIMIT, {"until": e}),  # type: ignore[misc]
+            )
+            for row in page:
+                rows[str(row.get("id"))] = row
+            if len(page) >= PAGE_LIMIT:
+                start = max(int(r["timestamp"]) for r in page) + 1
+            else:
+                start = end + 1
+        return sorted(rows.values(), key=lambda r: int(r["timestamp"]))
 
     async def fetch_funding_payments(
         self, symbol: str, since: datetime | None
@@ -296,9 +339,8 @@ class CcxtPort:
         if not self.client.has.get("fetchFundingHistory"):
             return []
         markets = await self.load_markets()
-        since_ms = to_ms(since) if since else None
-        rows = await self._call(
-            "fetch_funding_history", lambda: self.client.fetch_funding_history(symbol, since_ms)
+        rows = await self._history(
+            "fetch_funding_history", self.client.fetch_funding_history, symbol, since
         )
         return [parse_funding_payment(r, markets[symbol], self.profile.amount_unit) for r in rows]
 
@@ -360,9 +402,11 @@ class CcxtPort:
 
     async def cancel_order(self, symbol: str, client_order_id: str) -> OrderStatus:
         params = {self.profile.client_id_query_param: client_order_id}
-        await self._call(
-            "cancel_order", lambda: self.client.cancel_order(None, symbol, params), retry=False
-        )
+        # Filled or cancelled meanwhile (110001): the status read below says which.
+        with contextlib.suppress(OrderNotFoundError):
+            await self._call(
+                "cancel_order", lambda: self.client.cancel_order(None, symbol, params), retry=False
+            )
         status = await self.fetch_order_by_client_id(symbol, client_order_id)
         if status is None:
             raise OrderNotFoundError(f"{client_order_id} not found after cancel")

@@ -44,6 +44,7 @@ class ExchangeProfile:
     funding_interval_source: str = "market info"
     # ccxt implicit-API method that returns the key's permissions, and how to read it.
     key_info_method: str | None = None
+    min_amount_is_contract_size: bool = False  # see ccxt_parse.parse_market
 
 
 BYBIT = ExchangeProfile(
@@ -68,6 +69,7 @@ BYBIT = ExchangeProfile(
     has_overrides={"fetchCurrencies": False},
     funding_interval_source="instruments-info fundingInterval (minutes)",
     key_info_method="privateGetV5UserQueryApi",
+    min_amount_is_contract_size=True,
 )
 
 PROFILES: dict[str, ExchangeProfile] = {profile.ccxt_id: profile for profile in (BYBIT,)}
