@@ -12,12 +12,16 @@ from bot.core.planner import PlannerSettings
 from bot.daemon.decide import Decision, decide
 from bot.daemon.snapshot import read_snapshot
 from bot.daemon.tick import Hedger
+from bot.emulator.app import RunningEmulator
+from bot.exchange.ccxt_port import CcxtPort
 from bot.exchange.factory import build_port
 from bot.exchange.port import ExchangePort
 from bot.logs import register_secret
 from bot.store.db import create_engine, upgrade
 from bot.store.repo import Store
 from strategies import HedgeRule, build_rule
+
+EMBEDDED_RATE_LIMIT_MS = 1
 
 
 @dataclass
@@ -26,29 +30,54 @@ class Runtime:
     port: ExchangePort
     store: Store
     hedger: Hedger
+    emulator: RunningEmulator | None = None
 
     async def close(self) -> None:
         await self.port.close()
         await self.store.close()
+        if self.emulator is not None:
+            await self.emulator.stop()
 
 
 def build_rules(config: Config) -> list[HedgeRule]:
     return [build_rule(rule) for rule in config.rules]
 
 
-def open_port(config: Config, environ: Mapping[str, str]) -> ExchangePort:
-    """Resolve credentials (registering them for redaction) and build the port."""
+async def open_port(
+    config: Config, environ: Mapping[str, str]
+) -> tuple[ExchangePort, RunningEmulator | None]:
+    """Resolve credentials (registering them for redaction) and build the port.
+
+    With ``exchange.embedded_emulator`` the Bybit emulator is started in-process on 127.0.0.1
+    over ``exchange.sim`` first, and ccxt is pointed at it: the full wire path, offline.
+    """
     credentials = resolve_credentials(config.exchange, environ)
     register_secret(credentials.api_key.get_secret_value())
     register_secret(credentials.secret.get_secret_value())
-    return build_port(config.exchange, credentials)
+    exchange = config.exchange
+    if not exchange.embedded_emulator or exchange.sim is None:
+        return build_port(exchange, credentials), None
+    from bot.emulator import start_emulator
+
+    emulator = await start_emulator(exchange.sim)
+    try:
+        # Still rate-limited, but paced for an in-process server, not for Bybit's limits.
+        port = CcxtPort.from_config(
+            exchange.model_copy(update={"url": emulator.url}),
+            credentials,
+            rate_limit_ms=EMBEDDED_RATE_LIMIT_MS,
+        )
+    except BaseException:
+        await emulator.stop()
+        raise
+    return port, emulator
 
 
 async def open_runtime(
     config: Config, *, dry_run: bool, environ: Mapping[str, str], account: str = "default"
 ) -> Runtime:
     """Migrate the database, then build everything one account's daemon needs."""
-    port = open_port(config, environ)
+    port, emulator = await open_port(config, environ)
     await upgrade(config.database.url)
     store = Store(create_engine(config.database.url))
     hedger = Hedger(
@@ -59,7 +88,7 @@ async def open_runtime(
         rules=build_rules(config),
         dry_run=dry_run,
     )
-    runtime = Runtime(config=config, port=port, store=store, hedger=hedger)
+    runtime = Runtime(config=config, port=port, store=store, hedger=hedger, emulator=emulator)
     try:
         if not dry_run:
             await hedger.prepare()
@@ -71,7 +100,7 @@ async def open_runtime(
 
 async def plan_once(config: Config, environ: Mapping[str, str]) -> Decision:
     """One tick's decision without sending or recording anything."""
-    port = open_port(config, environ)
+    port, emulator = await open_port(config, environ)
     try:
         rules = build_rules(config)
         snapshot = await read_snapshot(port, config.holdings, rules)
@@ -80,3 +109,5 @@ async def plan_once(config: Config, environ: Mapping[str, str]) -> Decision:
         return decide(snapshot, rules, settings, plan_key)
     finally:
         await port.close()
+        if emulator is not None:
+            await emulator.stop()

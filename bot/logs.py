@@ -76,6 +76,9 @@ def configure_logging(
     root = logging.getLogger()
     root.handlers = [handler]
     root.setLevel(max(numeric_level, logging.INFO) if level != "DEBUG" else logging.DEBUG)
+    # APScheduler reports every job run at INFO; our own tick events say more.
+    logging.getLogger("apscheduler").setLevel(max(numeric_level, logging.WARNING))
+    logging.getLogger("alembic").setLevel(max(numeric_level, logging.WARNING))
 
 
 class _StdlibScrubber(logging.Filter):

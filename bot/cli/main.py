@@ -6,6 +6,7 @@ import asyncio
 import json
 import os
 import sys
+from decimal import Decimal
 from pathlib import Path
 from typing import Annotated
 
@@ -123,3 +124,29 @@ def db_upgrade(config_path: ConfigOption) -> None:
 
     asyncio.run(upgrade(config.database.url))
     typer.echo("database is at the latest revision")
+
+
+@app.command()
+def emulator(
+    port: Annotated[int, typer.Option("--port", help="TCP port on 127.0.0.1.")] = 8123,
+    config_path: Annotated[
+        Path | None, typer.Option("--config", "-c", help="Config whose exchange.sim to serve.")
+    ] = None,
+    host: Annotated[str, typer.Option("--host", help="Bind address.")] = "127.0.0.1",
+) -> None:
+    """Serve the simulated exchange over Bybit's v5 HTTP API (test credentials from the config's
+    exchange.sim.api_key/secret, default test-key/test-secret), with /admin test controls."""
+    from bot.config.models import SimConfig
+    from bot.emulator import serve_forever
+
+    sim = SimConfig(prices={"BTC": Decimal(50_000), "ETH": Decimal(3_000)})
+    if config_path is not None:
+        config = load_or_exit(config_path, trading=False)
+        configure_logging(config.logging.level, config.logging.format)
+        if config.exchange.sim is None:
+            err.print(f"{config_path}: exchange.sim is missing: nothing to serve", markup=False)
+            raise typer.Exit(EXIT_CONFIG)
+        sim = config.exchange.sim
+    else:
+        configure_logging("INFO", "auto")
+    serve_forever(sim, host, port)

@@ -6,7 +6,6 @@ import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
 
 import structlog
 
@@ -14,14 +13,14 @@ from bot.config.models import Config
 from bot.core.execution import style_orders
 from bot.core.planner import PlannerSettings
 from bot.core.risk import price_disagreement, screen_orders
-from bot.core.types import OrderState, Plan, PlannedOrder
+from bot.core.types import OrderState, PlannedOrder
 from bot.daemon.decide import Decision, decide
 from bot.daemon.execute import ExecutionReport, execute_orders
 from bot.daemon.reconcile import reconcile_orders
 from bot.daemon.snapshot import read_snapshot
+from bot.daemon.sync import HistorySync
 from bot.exchange.errors import (
     ConfigurationMismatchError,
-    ExchangeError,
     ExchangeUnavailableError,
 )
 from bot.exchange.port import ExchangePort
@@ -80,6 +79,7 @@ class Hedger:
         self.lookup_grace = timedelta(seconds=config.exchange.order_lookup_grace_seconds)
         self.paused_until: datetime | None = None
         self.working_since: dict[str, datetime] = {}  # symbol -> first limit order of this gap
+        self.history = HistorySync(port, store, account)
         self.pause_reason: str | None = None
 
     async def prepare(self) -> None:
@@ -249,7 +249,10 @@ class Hedger:
         if orders and not self.dry_run:
             execution = await execute_orders(self.port, self.store, orders, self.clock())
         if not self.dry_run:
-            await self._sync_fills_and_funding(decision.plan)
+            traded = {order.symbol for order in orders} | set(blocked)
+            await self.history.sync(
+                [hedge.instrument for hedge in decision.plan.hedges], snapshot, traded
+            )
         await self.store.finish_tick(tick_id, "ok", self.clock())
         return TickOutcome(tick_id, decision, orders, execution, screened.held)
 
@@ -301,28 +304,3 @@ class Hedger:
             )
         if not orders:
             log.info("no_order", reason="every hedge within its band")
-
-    async def _sync_fills_and_funding(self, plan: Plan) -> None:
-        """Record new executions and funding payments (idempotent; failures wait a tick)."""
-        for hedge in plan.hedges:
-            symbol = hedge.instrument
-            try:
-                since_fill = await self.store.last_fill_time(self.account, symbol)
-                fills = await self.port.fetch_fills(symbol, since_fill)
-                new_fills = await self.store.record_fills(self.account, fills)
-                since_funding = await self.store.last_funding_time(self.account, symbol)
-                payments = await self.port.fetch_funding_payments(symbol, since_funding)
-                new_payments = await self.store.record_funding(self.account, payments)
-            except ExchangeError as exc:
-                log.warning("sync_failed", symbol=symbol, error=str(exc))
-                continue
-            if new_payments:
-                log.info(
-                    "funding_recorded",
-                    symbol=symbol,
-                    count=new_payments,
-                    amount=str(sum((p.amount for p in payments), Decimal(0))),
-                    currency=payments[0].currency,
-                )
-            if new_fills:
-                log.info("fills_recorded", symbol=symbol, count=new_fills)

@@ -14,6 +14,7 @@ from decimal import Decimal
 from typing import Any, TypeVar
 
 import ccxt.async_support as ccxt_async
+import structlog
 from ccxt.base import errors as ccxt_errors
 
 from bot.config.models import ExchangeConfig
@@ -57,6 +58,7 @@ from bot.exchange.errors import (
 )
 from bot.exchange.profiles import ExchangeProfile, profile_for
 from bot.exchange.retry import RetryPolicy, with_retries
+from bot.logs import scrub_text
 
 T = TypeVar("T")
 ZERO = Decimal(0)
@@ -77,20 +79,32 @@ class CcxtPort:
         self.profile = profile
         self.retry = retry or RetryPolicy()
         self._markets: dict[str, Market] | None = None
+        self._exchange_now: datetime | None = None
 
     @classmethod
-    def from_config(cls, config: ExchangeConfig, credentials: Credentials) -> CcxtPort:
-        """Build the ccxt client: testnet/demo unless mainnet was opted into, URL override last."""
+    def from_config(
+        cls, config: ExchangeConfig, credentials: Credentials, rate_limit_ms: int | None = None
+    ) -> CcxtPort:
+        """Build the ccxt client: testnet/demo unless mainnet was opted into, URL override last.
+
+        ``rate_limit_ms`` overrides ccxt's per-exchange pacing (only for a local emulator).
+        """
         profile = profile_for(config.id)
         client_class = getattr(ccxt_async, profile.ccxt_id)
+        overrides: dict[str, Any] = {} if rate_limit_ms is None else {"rateLimit": rate_limit_ms}
         client = client_class(
             {
+                **overrides,
                 "apiKey": credentials.api_key.get_secret_value(),
                 "secret": credentials.secret.get_secret_value(),
                 "enableRateLimit": True,
+                "timeout": config.timeout_ms,
                 "options": copy.deepcopy(profile.ccxt_options),
             }
         )
+        # ccxt's verbose mode prints raw requests (signed headers included) through .log:
+        # route it through the scrubbing logger instead of print().
+        client.log = _scrubbed_log
         client.has.update(profile.has_overrides)
         if config.testnet:
             if profile.sandbox == "testnet":
@@ -170,11 +184,13 @@ class CcxtPort:
     # -- reads --------------------------------------------------------------------------------
 
     async def fetch_time(self) -> datetime:
+        now = datetime.now(UTC)
         if self.client.has.get("fetchTime"):
             millis = await self._call("fetch_time", self.client.fetch_time)
             if millis is not None:
-                return from_ms(millis)
-        return datetime.now(UTC)
+                now = from_ms(millis)
+        self._exchange_now = now
+        return now
 
     async def load_markets(self) -> Mapping[str, Market]:
         if self._markets is None:
@@ -316,7 +332,9 @@ class CcxtPort:
     ) -> list[dict[str, Any]]:
         """All rows since ``since`` (default: the last 7 days), walking Bybit-style 7-day
         windows and pages up to now, oldest first, without duplicates."""
-        now_ms = to_ms(await self.fetch_time())
+        # The clock read at the start of this tick: asking again would cost a call (and, on a
+        # replaying emulator, move its clock).
+        now_ms = to_ms(self._exchange_now or await self.fetch_time()) + 1
         start = to_ms(since) if since else now_ms - HISTORY_WINDOW_MS
         rows: dict[str, dict[str, Any]] = {}
         while start <= now_ms:
@@ -484,6 +502,10 @@ class CcxtPort:
 
     async def close(self) -> None:
         await self.client.close()
+
+
+def _scrubbed_log(*parts: Any) -> None:
+    structlog.get_logger("ccxt").debug("ccxt_verbose", text=scrub_text(" ".join(map(str, parts))))
 
 
 def _totals(balance: Mapping[str, Any]) -> dict[str, Decimal]:

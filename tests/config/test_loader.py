@@ -16,7 +16,9 @@ from bot.config.loader import ConfigError, ConfigProblem, load_config, parse_con
 from bot.config.models import Config
 
 REPO = Path(__file__).resolve().parents[2]
-KNOWN_TOP_LEVEL = "exchange, holdings, rules, hedge, limits, schedule, database, logging"
+KNOWN_TOP_LEVEL = (
+    "exchange, holdings, rules, hedge, limits, execution, schedule, database, logging"
+)
 NOT_A_MAPPING = "the top level must be a mapping of sections (exchange:, rules:, ...), not"
 
 VALID = """\
@@ -226,7 +228,9 @@ BAD_CONFIGS: dict[str, tuple[str, list[str]]] = {
         [
             "exchange.sim.prices.BTC (line 4): -1 is not valid: Input should be greater than 0",
             "exchange.colour (line 5): unknown key 'colour' (known keys: id, testnet, url, "
-            "api_key_env, secret_env, api_key_file, secret_file, sim)",
+            "api_key_env, secret_env, api_key_file, secret_file, sim, embedded_emulator, "
+            "timeout_ms, order_lookup_grace_seconds, allow_withdraw_permission, "
+            "pause_on_unavailable_seconds)",
             "rules.0.ratio (line 8): 2 is not valid: Input should be less than or equal to 1",
             "hedge.bandd (line 10): unknown key 'bandd' (did you mean 'band'?)",
             "limits.max_order_usd (line 12): -5 is not valid: Input should be greater than 0",
