@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
-from bot.config.models import RuleConfig
+from bot.config.models import CollateralMode, RatioRuleConfig
 from bot.core.types import HedgeTarget
 from strategies.base import RuleInputs, own_inverse_perp, register
 
@@ -18,6 +18,7 @@ class RatioRule:
     asset: str
     ratio: Decimal
     instrument: str
+    collateral: CollateralMode = "neutral"  # see strategies.collateral
 
     def targets(self, inputs: RuleInputs) -> Sequence[HedgeTarget]:
         exposure = inputs.exposures.get(self.asset)
@@ -34,10 +35,11 @@ class RatioRule:
 
 
 @register("ratio")
-def build_ratio_rule(config: RuleConfig) -> RatioRule:
+def build_ratio_rule(config: RatioRuleConfig) -> RatioRule:
     """Factory for ``kind: ratio`` rules."""
     return RatioRule(
         asset=config.asset,
         ratio=config.ratio,
         instrument=config.instrument or own_inverse_perp(config.asset),
+        collateral=config.collateral,
     )

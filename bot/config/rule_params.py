@@ -1,0 +1,197 @@
+"""Parameter sections of the hedge rules (``rules[*].estimator``, ``funding_modifier``, ...).
+
+Frozen pydantic models, unknown keys rejected, like the rest of the schema (``models.py``), which
+holds the rule models themselves. Units are in the key names: ``_hours``, ``_minutes``,
+``_annualized`` (fraction per year, 0.2 = 20 %), bars (candles at the estimation horizon).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, time
+from decimal import Decimal
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_UNIT_SECONDS = {"m": 60, "h": 3600, "d": 86_400}
+
+
+def timeframe_seconds(timeframe: str) -> int:
+    """``"1h"`` -> 3600, ``"15m"`` -> 900, ``"1d"`` -> 86400; ValueError otherwise."""
+    match = re.fullmatch(r"([1-9]\d{0,3})([mhd])", timeframe)
+    if match is None:
+        raise ValueError(f"expected a candle interval like '1h', '4h' or '1d', got {timeframe!r}")
+    return int(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+
+
+def _timeframe(text: str) -> str:
+    timeframe_seconds(text)
+    return text
+
+
+def _utc_timestamp(text: str) -> str:
+    try:
+        stamp = datetime.fromisoformat(text)
+    except ValueError:
+        raise ValueError("expected an ISO 8601 timestamp like '2024-01-01T00:00:00Z'") from None
+    if stamp.utcoffset() is None:
+        raise ValueError("the timestamp needs a UTC offset, e.g. '2024-01-01T00:00:00Z'")
+    return text
+
+
+def _clock(text: str) -> str:
+    if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", text):
+        raise ValueError("expected a UTC time of day like '08:30' (HH:MM)")
+    return text
+
+
+Timeframe = Annotated[str, AfterValidator(_timeframe)]
+UtcTimestamp = Annotated[str, AfterValidator(_utc_timestamp)]
+ClockTime = Annotated[str, AfterValidator(_clock)]
+Hours = Annotated[float, Field(ge=0, le=24 * 366)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class BetaEstimatorConfig(_Strict):
+    """How β and ρ are estimated from spot candles of the asset and of the hedge coin.
+
+    ``window`` and ``min_observations`` count returns at the estimation horizon (``aggregate_to``
+    when given, else ``interval``); ``half_life`` is in those bars too (EWMA only).
+    """
+
+    interval: Timeframe = "1h"  # candles fetched
+    window: Annotated[int, Field(ge=2, le=100_000)] = 720  # returns used (30 days of hours)
+    method: Literal["ols", "ewma"] = "ols"
+    half_life: Annotated[float, Field(gt=0)] | None = None  # bars, EWMA only
+    aggregate_to: Timeframe | None = None  # e.g. "1d": daily returns from hourly candles
+    min_observations: Annotated[int, Field(ge=2)] | None = None  # default: half the window
+    max_age_hours: Annotated[float, Field(gt=0)] = 48.0  # newest return older: "stale"
+    refresh_minutes: Annotated[int, Field(ge=1, le=10_080)] = 60  # re-estimate this often
+
+    @property
+    def interval_seconds(self) -> int:
+        return timeframe_seconds(self.interval)
+
+    @property
+    def horizon_seconds(self) -> int:
+        """Length of one return used in the estimate (seconds)."""
+        return timeframe_seconds(self.aggregate_to or self.interval)
+
+    @property
+    def min_returns(self) -> int:
+        return self.min_observations or max(2, self.window // 2)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> BetaEstimatorConfig:
+        if self.method == "ewma" and self.half_life is None:
+            raise ValueError("method 'ewma' needs half_life (bars)")
+        if self.method == "ols" and self.half_life is not None:
+            raise ValueError("half_life applies to method 'ewma' only")
+        if self.aggregate_to is not None:
+            coarse, fine = timeframe_seconds(self.aggregate_to), self.interval_seconds
+            if coarse <= fine or coarse % fine:
+                raise ValueError(
+                    f"aggregate_to {self.aggregate_to!r} must be a multiple of interval "
+                    f"{self.interval!r} and longer"
+                )
+        if self.min_observations is not None and self.min_observations > self.window:
+            raise ValueError("min_observations cannot exceed window")
+        if self.max_age_hours * 3600 <= self.horizon_seconds:
+            raise ValueError("max_age_hours must exceed one return horizon, or it is always stale")
+        return self
+
+
+class FundingModifierConfig(_Strict):
+    """Lower the ratio while holding the short costs too much funding (hysteresis, no flapping).
+
+    Cost is the annualized funding the SHORT pays: −rate × 8760 / interval_hours (a positive
+    rate pays the short, so its cost is negative).
+    """
+
+    max_cost_annualized: Annotated[Decimal, Field(gt=-10, le=100)]  # e.g. 0.20 = 20 % a year
+    after_hours: Hours = 24.0  # the cost stays above max this long before the ratio drops
+    floor_ratio: Annotated[Decimal, Field(ge=0, le=1)] = Decimal(0)
+    restore_below_annualized: Annotated[Decimal, Field(gt=-10, le=100)]
+    restore_after_hours: Hours = 24.0  # the cost stays below restore this long
+
+    @model_validator(mode="after")
+    def _hysteresis(self) -> FundingModifierConfig:
+        if self.restore_below_annualized >= self.max_cost_annualized:
+            raise ValueError(
+                "restore_below_annualized must be strictly lower than max_cost_annualized "
+                "(a band between them keeps the ratio from flapping)"
+            )
+        return self
+
+
+class WindowConfig(_Strict):
+    """A UTC time window in which the rule hedges.
+
+    ``every: once`` needs ``start`` and ``end`` (ISO timestamps with an offset); ``daily`` needs
+    ``at`` (HH:MM UTC) and ``duration_hours``; ``weekly`` also needs ``day`` (mon..sun).
+    """
+
+    every: Literal["once", "daily", "weekly"]
+    start: UtcTimestamp | None = None
+    end: UtcTimestamp | None = None
+    day: Weekday | None = None
+    at: ClockTime | None = None
+    duration_hours: Annotated[float, Field(gt=0, le=24 * 7)] | None = None
+
+    @model_validator(mode="after")
+    def _fields_for_kind(self) -> WindowConfig:
+        needed = {"once": ("start", "end"), "daily": ("at", "duration_hours")}.get(
+            self.every, ("day", "at", "duration_hours")
+        )
+        allowed = set(needed)
+        missing = [name for name in needed if getattr(self, name) is None]
+        extra = [
+            name
+            for name in ("start", "end", "day", "at", "duration_hours")
+            if name not in allowed and getattr(self, name) is not None
+        ]
+        if missing:
+            raise ValueError(f"every: {self.every} needs {', '.join(missing)}")
+        if extra:
+            raise ValueError(f"every: {self.every} does not use {', '.join(extra)}")
+        if self.every == "once" and self.start_at >= self.end_at:
+            raise ValueError("end must be after start")
+        if self.every == "daily" and (self.duration_hours or 0) > 24:
+            raise ValueError("a daily window lasts at most 24 hours")
+        return self
+
+    @property
+    def start_at(self) -> datetime:
+        """``start`` as an aware datetime (``every: once``)."""
+        return datetime.fromisoformat(self.start or "")
+
+    @property
+    def end_at(self) -> datetime:
+        """``end`` as an aware datetime (``every: once``)."""
+        return datetime.fromisoformat(self.end or "")
+
+    @property
+    def at_time(self) -> time:
+        """``at`` as a UTC time of day (``daily``/``weekly``)."""
+        return time.fromisoformat(self.at or "")
+
+
+class VolTriggerConfig(_Strict):
+    """Hedge while the asset's realized volatility is high (annualized, hourly log returns)."""
+
+    window_hours: Annotated[int, Field(ge=2, le=24 * 366)] = 24
+    enter_above: Annotated[float, Field(gt=0)]  # e.g. 1.2 = 120 % a year
+    exit_below: Annotated[float, Field(gt=0)]
+    min_active_hours: Hours = 0.0  # once on, stay on at least this long
+
+    @model_validator(mode="after")
+    def _hysteresis(self) -> VolTriggerConfig:
+        if self.exit_below >= self.enter_above:
+            raise ValueError("exit_below must be strictly lower than enter_above")
+        return self

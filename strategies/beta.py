@@ -1,0 +1,362 @@
+"""``kind: beta``: a beta-adjusted hedge, on the asset's own contract or on a proxy.
+
+Reference: hedging-math.md §3. Target short USD on instrument B = ratio × exposure_USD(A) ×
+β(A, B): MULTIPLY by beta (Example 3.1: 10,000 USD × 0.7 × 1.8 = 12,600 USD).
+
+Choosing B (``hedge_with``):
+- ``auto``: the asset's own contract when the markets list it (β = 1, ρ not applicable, not a
+  proxy: Example 3.2); else the ``candidates`` coin whose contract is listed and whose β estimate
+  is usable (state ok and fresh) with the highest ρ. The proxy in use keeps its place unless
+  another leads it by more than ``switch_margin`` in ρ (no churn between near-equal proxies);
+- a coin, e.g. ``BTC``: that coin's contract; a symbol, e.g. ``BTC/USD:BTC``: that market.
+"Contract" is ``contract``: the inverse perp, the USDT linear perp, or the dated inverse future
+chosen by ``strategies.roll`` (rolled before expiry as one decision).
+
+Never a silent β of 1: a proxy with no usable estimate, or with ρ below ``rho_floor`` under
+``on_low_rho: skip``, gets target 0 (the hedge is lifted, reduce-only) and an event. Then the
+funding modifier (``strategies.modifiers``) may lower the ratio, and the windows / volatility
+trigger (``strategies.windows``) may set the target to 0. The rule's state (incumbent proxy,
+modifier and trigger clocks) goes out in ``RuleResult.state`` and comes back in
+``RuleInputs.states[asset]``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Literal
+
+from bot.config.models import CollateralMode
+from bot.core.types import HedgeTarget, Market
+from bot.stats.beta import BetaEstimate
+from strategies.base import RuleInputs, own_inverse_perp, own_linear_perp
+from strategies.events import RuleEvent, RuleResult
+from strategies.modifiers import FundingModifierParams, annualized_cost, step_funding_modifier
+from strategies.requests import BetaParams, BetaRequest, VolRequest
+from strategies.roll import choose_contract, dated_futures, roll_plan
+from strategies.state import RuleState
+from strategies.windows import TimeWindow, VolTrigger, activation_event, is_active
+
+ContractChoice = Literal["inverse_perp", "linear_perp", "inverse_future"]
+ZERO = Decimal(0)
+ONE = Decimal(1)
+BETA_PLACES = 6  # β and ρ enter Decimal money math rounded to this many decimal places
+
+
+@dataclass(frozen=True, slots=True)
+class Gating:
+    """When the rule hedges (empty: always). ``vol_window_hours``: hourly returns for the vol."""
+
+    windows: tuple[TimeWindow, ...] = ()
+    vol_trigger: VolTrigger | None = None
+    vol_window_hours: int = 24
+
+
+@dataclass(frozen=True, slots=True)
+class _Choice:
+    """The instrument chosen this tick, with β (Decimal) and ρ, or why there is none."""
+
+    symbol: str | None
+    coin: str = ""
+    beta: Decimal | None = None
+    rho: Decimal | None = None
+    events: tuple[RuleEvent, ...] = ()
+    reason: str = ""
+    lifted: str | None = None  # the instrument not used (e.g. ρ below the floor), if listed
+
+
+@dataclass(frozen=True, slots=True)
+class BetaRule:
+    """See the module docstring. Fractions (ratio, rho_floor, switch_margin) are Decimal."""
+
+    asset: str
+    ratio: Decimal
+    estimator: BetaParams
+    hedge_with: str = "auto"
+    candidates: tuple[str, ...] = ("BTC", "ETH")
+    contract: ContractChoice = "inverse_perp"
+    roll_hours_before_expiry: float = 24.0
+    rho_floor: Decimal = Decimal("0.7")
+    on_low_rho: Literal["skip", "hedge_anyway"] = "skip"
+    switch_margin: Decimal = Decimal("0.02")
+    funding: FundingModifierParams | None = None
+    gating: Gating = field(default_factory=Gating)
+    collateral: CollateralMode = "neutral"
+
+    # --- what the daemon asks a rule -------------------------------------------------------
+
+    @property
+    def instrument(self) -> str:
+        """The nominal instrument: the fixed symbol, else the first coin's perp symbol. Under
+        ``auto`` or ``inverse_future`` the real choice depends on the markets: see
+        ``instruments``."""
+        if "/" in self.hedge_with:
+            return self.hedge_with
+        if self.contract == "linear_perp":
+            return own_linear_perp(self._coins()[0])
+        return own_inverse_perp(self._coins()[0])
+
+    def instruments(
+        self, markets: Mapping[str, Market], now: datetime | None = None
+    ) -> tuple[str, ...]:
+        """Every listed symbol this rule may target (fetch positions on all of them)."""
+        if "/" in self.hedge_with:
+            return (self.hedge_with,)
+        symbols: list[str] = []
+        for coin in self._coins():
+            if self.contract == "inverse_future" and now is not None:
+                symbols.extend(m.symbol for m in dated_futures(markets, coin, now))
+            else:
+                symbol = self._perp_symbol(coin)
+                if symbol in markets:
+                    symbols.append(symbol)
+        return tuple(dict.fromkeys(symbols))
+
+    def beta_requests(self) -> tuple[BetaRequest, ...]:
+        """β(asset, coin) for every proxy coin it may use (none for the asset itself)."""
+        coins = [coin for coin in self._coins() if coin != self.asset]
+        return tuple(BetaRequest(self.asset, coin, self.estimator) for coin in coins)
+
+    def vol_requests(self) -> tuple[VolRequest, ...]:
+        """The asset's hourly realized volatility, when a volatility trigger is configured."""
+        trigger = self.gating.vol_trigger
+        if trigger is None:
+            return ()
+        hours = self.gating.vol_window_hours
+        return (VolRequest(self.asset, "1h", 3600, hours, timedelta(hours=3)),)
+
+    # --- the decision ----------------------------------------------------------------------
+
+    def targets(self, inputs: RuleInputs) -> Sequence[HedgeTarget]:
+        return self.evaluate(inputs).targets
+
+    def evaluate(self, inputs: RuleInputs) -> RuleResult:
+        """Targets, events and the next state for one tick. Needs ``inputs.now``."""
+        now = inputs.now
+        if now is None:
+            raise ValueError(f"kind: beta rule for {self.asset} needs RuleInputs.now")
+        state = inputs.states.get(self.asset, RuleState())
+        exposure = inputs.exposures.get(self.asset)
+        exposure_usd = max(exposure.exposure_usd, ZERO) if exposure is not None else ZERO
+        choice = self._choose(inputs, now, state)
+        events = list(choice.events)
+        if choice.symbol is None or choice.beta is None:
+            lifted = self._lift(inputs.markets, (choice.lifted, state.instrument), choice.reason)
+            return RuleResult(lifted, tuple(events), state)
+        symbol = choice.symbol
+        ratio, reasons, state = self._ratio(inputs, now, state, symbol, events)
+        beta = choice.beta
+        if beta <= 0:
+            events.append(self._event("negative_beta", "warning", symbol, choice, exposure_usd))
+            reasons.append(f"beta {beta} <= 0: no hedge (a short would add risk)")
+            ratio = ZERO
+        usd = ratio * exposure_usd * beta if ratio > 0 else ZERO
+        target = HedgeTarget(
+            asset=self.asset,
+            instrument=symbol,
+            ratio=ratio,
+            target_short_usd=usd,
+            beta=beta,
+            rho=choice.rho,
+            proxy=choice.coin != self.asset,
+            reason="; ".join(part for part in (choice.reason, *reasons) if part),
+        )
+        targets: tuple[HedgeTarget, ...] = (target,)
+        if self.contract == "inverse_future":
+            plan = roll_plan(
+                inputs.markets, choice.coin, now, self.roll_hours_before_expiry, inputs.positions
+            )
+            targets = plan.apply(target)
+            roll_event = plan.event(self.asset)
+            if roll_event is not None:
+                events.append(roll_event)
+        previous = state.instrument or symbol
+        if previous in inputs.markets and previous not in {t.instrument for t in targets}:
+            why = f"hedge moved from {previous} to {symbol}"
+            targets = (
+                *targets,
+                replace(target, instrument=previous, target_short_usd=ZERO, ratio=ZERO, reason=why),
+            )
+        return RuleResult(targets, tuple(events), replace(state, instrument=symbol))
+
+    def _ratio(
+        self,
+        inputs: RuleInputs,
+        now: datetime,
+        state: RuleState,
+        symbol: str,
+        events: list[RuleEvent],
+    ) -> tuple[Decimal, list[str], RuleState]:
+        """The ratio after the funding modifier and the activation gate, with reasons."""
+        ratio, reasons = self.ratio, []
+        if self.funding is not None:
+            funding = inputs.funding.get(symbol)
+            cost = None if funding is None else annualized_cost(funding)
+            step = step_funding_modifier(
+                self.funding,
+                state.funding,
+                ratio,
+                cost,
+                now,
+                asset=self.asset,
+                instrument=symbol,
+            )
+            ratio, state = step.ratio, replace(state, funding=step.state)
+            reasons.append(step.reason)
+            if step.event is not None:
+                events.append(step.event)
+        gate = self.gating
+        if gate.windows or gate.vol_trigger is not None:
+            vol = inputs.realized_vol.get(self.asset)
+            act = is_active(now, gate.windows, vol, gate.vol_trigger, state.activation)
+            event = activation_event(state.activation, act, self.asset, symbol)
+            if event is not None:
+                events.append(event)
+            state = replace(state, activation=act.state)
+            if not act.active:
+                ratio = ZERO
+            reasons.append(act.reason)
+        return ratio, [r for r in reasons if r], state
+
+    def _choose(self, inputs: RuleInputs, now: datetime, state: RuleState) -> _Choice:
+        if "/" in self.hedge_with:
+            market = inputs.markets.get(self.hedge_with)
+            if market is None or not market.active:
+                return self._missing(self.hedge_with)
+            return self._with_coin(inputs, now, market.base, self.hedge_with)
+        if self.hedge_with != "auto":
+            symbol = self._symbol(self.hedge_with, inputs.markets, now)
+            if symbol is None:
+                return self._missing(self._perp_symbol(self.hedge_with))
+            return self._with_coin(inputs, now, self.hedge_with, symbol)
+        own = self._symbol(self.asset, inputs.markets, now)
+        if own is not None:
+            return _Choice(own, self.asset, ONE, None)
+        return self._auto_proxy(inputs, now, state)
+
+    def _auto_proxy(self, inputs: RuleInputs, now: datetime, state: RuleState) -> _Choice:
+        usable: list[tuple[str, str, BetaEstimate]] = []
+        problems: list[str] = []
+        for coin in self.candidates:
+            symbol = self._symbol(coin, inputs.markets, now)
+            if coin == self.asset or symbol is None:
+                continue
+            estimate, problem = self._usable(inputs, now, coin)
+            if estimate is None:
+                problems.append(f"{coin}: {problem}")
+            else:
+                usable.append((coin, symbol, estimate))
+        if not usable:
+            why = "no own contract and no proxy with a usable beta"
+            why += f" ({'; '.join(problems) or 'no candidate contract listed'}): no hedge"
+            return _Choice(None, events=(self._unavailable(why, None),), reason=why)
+        best = max(usable, key=lambda u: _rho(u[2]))  # first of equals: candidate order
+        # The proxy in use (matched by coin, so a futures roll does not count as a switch) keeps
+        # its place while it clears the floor and trails the best by at most switch_margin.
+        held = inputs.markets.get(state.instrument or "")
+        current = next((u for u in usable if held is not None and u[0] == held.base), None)
+        if (
+            current is not None
+            and _rho(current[2]) >= self.rho_floor
+            and _rho(best[2]) - _rho(current[2]) <= self.switch_margin
+        ):
+            best = current
+        return self._check_rho(best[0], best[1], best[2])
+
+    def _with_coin(self, inputs: RuleInputs, now: datetime, coin: str, symbol: str) -> _Choice:
+        if coin == self.asset:
+            return _Choice(symbol, coin, ONE, None)
+        estimate, problem = self._usable(inputs, now, coin)
+        if estimate is None:
+            why = f"beta({self.asset}, {coin}) unusable: {problem}: no hedge (target 0)"
+            event = self._unavailable(why, symbol)
+            return _Choice(None, events=(event,), reason=why, lifted=symbol)
+        return self._check_rho(coin, symbol, estimate)
+
+    def _check_rho(self, coin: str, symbol: str, estimate: BetaEstimate) -> _Choice:
+        beta, rho = _decimal(estimate.beta), _decimal(estimate.rho)
+        choice = _Choice(symbol, coin, beta, rho, reason=f"beta {beta} rho {rho} vs {coin}")
+        if rho >= self.rho_floor:
+            return choice
+        skip = self.on_low_rho == "skip"
+        why = f"rho({self.asset}, {coin}) {rho} below floor {self.rho_floor}"
+        why += ": proxy hedge skipped (target 0)" if skip else ": hedged anyway"
+        event = self._event("low_rho", "critical" if skip else "warning", symbol, choice, None)
+        event = replace(event, message=why)
+        if skip:
+            return _Choice(None, coin, None, rho, (event,), why, lifted=symbol)
+        return replace(choice, events=(event,), reason=f"{choice.reason}; {why}")
+
+    def _usable(
+        self, inputs: RuleInputs, now: datetime, coin: str
+    ) -> tuple[BetaEstimate | None, str]:
+        estimate = inputs.betas.get((self.asset, coin))
+        if estimate is None:
+            return None, "no estimate"
+        if not estimate.ok or estimate.beta is None or estimate.rho is None:
+            return None, f"{estimate.state} ({estimate.reason})"
+        age = estimate.age(now)
+        if age is None or age > self.estimator.max_age:
+            return None, f"stale (newest return {age} old > {self.estimator.max_age})"
+        return estimate, ""
+
+    # --- helpers ---------------------------------------------------------------------------
+
+    def _coins(self) -> tuple[str, ...]:
+        if "/" in self.hedge_with:
+            return (self.hedge_with.split("/")[0],)
+        if self.hedge_with != "auto":
+            return (self.hedge_with,)
+        return tuple(dict.fromkeys((self.asset, *self.candidates)))
+
+    def _perp_symbol(self, coin: str) -> str:
+        return own_linear_perp(coin) if self.contract == "linear_perp" else own_inverse_perp(coin)
+
+    def _symbol(self, coin: str, markets: Mapping[str, Market], now: datetime) -> str | None:
+        """``coin``'s listed, active contract of type ``contract``; None when there is none."""
+        if self.contract == "inverse_future":
+            return choose_contract(markets, coin, now, self.roll_hours_before_expiry)
+        market = markets.get(self._perp_symbol(coin))
+        return market.symbol if market is not None and market.active else None
+
+    def _lift(
+        self, markets: Mapping[str, Market], symbols: Sequence[str | None], why: str
+    ) -> tuple[HedgeTarget, ...]:
+        """0 targets (hedge lifted, reduce-only) on the listed ones of ``symbols``."""
+        listed = [s for s in dict.fromkeys(symbols) if s is not None and s in markets]
+        return tuple(HedgeTarget(self.asset, s, ZERO, ZERO, reason=why) for s in listed)
+
+    def _missing(self, symbol: str) -> _Choice:
+        why = f"instrument {symbol} is not listed or not active: no hedge"
+        event = RuleEvent("instrument_missing", "critical", self.asset, symbol, why)
+        return _Choice(None, events=(event,), reason=why)
+
+    def _unavailable(self, why: str, symbol: str | None) -> RuleEvent:
+        return RuleEvent("beta_unavailable", "critical", self.asset, symbol, why)
+
+    def _event(
+        self,
+        kind: Literal["low_rho", "negative_beta"],
+        severity: Literal["warning", "critical"],
+        symbol: str,
+        choice: _Choice,
+        exposure_usd: Decimal | None,
+    ) -> RuleEvent:
+        values = {"beta": str(choice.beta), "rho": str(choice.rho), "hedge": choice.coin}
+        values["rho_floor"] = str(self.rho_floor)
+        if exposure_usd is not None:
+            values["exposure_usd"] = str(exposure_usd)
+        return RuleEvent(kind, severity, self.asset, symbol, choice.reason, values)
+
+
+def _rho(estimate: BetaEstimate) -> Decimal:
+    return _decimal(estimate.rho)
+
+
+def _decimal(value: float | None) -> Decimal:
+    """A statistic as Decimal, rounded to ``BETA_PLACES`` (shortest repr: 1.8 -> 1.8)."""
+    if value is None:
+        raise ValueError("an ok estimate has beta and rho")
+    return Decimal(repr(round(value, BETA_PLACES)))
