@@ -10,6 +10,7 @@ from bot.config.models import Config
 from bot.config.secrets import resolve_credentials
 from bot.core.planner import PlannerSettings
 from bot.daemon.decide import Decision, decide
+from bot.daemon.estimates import EstimateCache
 from bot.daemon.snapshot import read_snapshot
 from bot.daemon.tick import Hedger
 from bot.emulator.app import RunningEmulator
@@ -104,9 +105,18 @@ async def plan_once(config: Config, environ: Mapping[str, str]) -> Decision:
     try:
         rules = build_rules(config)
         snapshot = await read_snapshot(port, config.holdings, rules)
+        estimates = EstimateCache(port)
+        await estimates.refresh(rules, snapshot.taken_at)
         settings = PlannerSettings.from_config(config.hedge, config.limits)
         plan_key = f"plan:{datetime.now(UTC).isoformat()}"
-        return decide(snapshot, rules, settings, plan_key)
+        return decide(
+            snapshot,
+            rules,
+            settings,
+            plan_key,
+            betas=estimates.betas,
+            realized_vol=estimates.vols,
+        )
     finally:
         await port.close()
         if emulator is not None:

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from bot.core.exposure import exposures
 from bot.core.planner import PlannerSettings, plan_hedges
 from bot.core.types import Exposure, HedgeTarget, Plan, Snapshot
+from bot.stats.beta import BetaEstimate
 from strategies.base import HedgeRule, RuleInputs
+from strategies.book import evaluate_book
+from strategies.events import RuleEvent
+from strategies.state import RuleState
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,6 +23,8 @@ class Decision:
     exposures: Mapping[str, Exposure]
     targets: tuple[HedgeTarget, ...]
     plan: Plan
+    events: tuple[RuleEvent, ...] = ()
+    states: Mapping[str, RuleState] = field(default_factory=dict)
 
 
 def valued_assets(snapshot: Snapshot, rules: Sequence[HedgeRule]) -> list[str]:
@@ -32,10 +38,26 @@ def decide(
     rules: Sequence[HedgeRule],
     settings: PlannerSettings,
     plan_key: str,
+    *,
+    betas: Mapping[tuple[str, str], BetaEstimate] | None = None,
+    realized_vol: Mapping[str, float] | None = None,
+    states: Mapping[str, RuleState] | None = None,
 ) -> Decision:
-    """Compute exposures, targets and the order plan. Pure: same inputs, same Decision."""
+    """Compute exposures, rule targets (collateral included) and the order plan.
+
+    Pure: the same snapshot, estimates and rule states give the same Decision.
+    """
     exposure_by_asset = exposures(snapshot, valued_assets(snapshot, rules))
-    inputs = RuleInputs(exposures=exposure_by_asset, markets=snapshot.markets)
-    targets = tuple(target for rule in rules for target in rule.targets(inputs))
-    plan = plan_hedges(targets, snapshot, settings, plan_key)
-    return Decision(snapshot=snapshot, exposures=exposure_by_asset, targets=targets, plan=plan)
+    inputs = RuleInputs.from_snapshot(
+        snapshot, exposure_by_asset, betas=betas, realized_vol=realized_vol, states=states
+    )
+    book = evaluate_book(rules, inputs)
+    plan = plan_hedges(book.targets, snapshot, settings, plan_key)
+    return Decision(
+        snapshot=snapshot,
+        exposures=exposure_by_asset,
+        targets=tuple(book.targets),
+        plan=plan,
+        events=tuple(book.events),
+        states=dict(book.states),
+    )

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from decimal import Decimal
 
 from bot.config.models import HoldingsConfig
 from bot.core.types import Market, Snapshot
 from bot.exchange.port import ExchangePort
-from strategies.base import HedgeRule, own_inverse_perp
+from strategies.base import HedgeRule, own_inverse_perp, rule_instruments
 
 
 def price_symbol(coin: str, markets: Mapping[str, Market]) -> str:
@@ -17,13 +18,20 @@ def price_symbol(coin: str, markets: Mapping[str, Market]) -> str:
     return own if own in markets else f"{coin}/USDT"
 
 
+def all_instruments(
+    rules: Sequence[HedgeRule], markets: Mapping[str, Market], now: datetime
+) -> list[str]:
+    """Every symbol any rule may target now (proxies, futures around a roll, own perps)."""
+    return sorted({symbol for rule in rules for symbol in rule_instruments(rule, markets, now)})
+
+
 async def read_snapshot(
     port: ExchangePort, holdings: HoldingsConfig, rules: Sequence[HedgeRule]
 ) -> Snapshot:
     """Balances, positions, prices and funding for every instrument and coin the rules touch."""
     taken_at = await port.fetch_time()
     markets = await port.load_markets()
-    instruments = sorted({rule.instrument for rule in rules})
+    instruments = all_instruments(rules, markets, taken_at)
     spot = await port.fetch_spot_balances() if holdings.source == "exchange" else {}
     margin = await port.fetch_margin_wallets()
     positions = await port.fetch_positions(instruments)

@@ -15,9 +15,10 @@ from bot.core.planner import PlannerSettings
 from bot.core.risk import price_disagreement, screen_orders
 from bot.core.types import OrderState, PlannedOrder
 from bot.daemon.decide import Decision, decide
+from bot.daemon.estimates import EstimateCache
 from bot.daemon.execute import ExecutionReport, execute_orders
 from bot.daemon.reconcile import reconcile_orders
-from bot.daemon.snapshot import read_snapshot
+from bot.daemon.snapshot import all_instruments, read_snapshot
 from bot.daemon.sync import HistorySync
 from bot.exchange.errors import (
     ConfigurationMismatchError,
@@ -26,6 +27,7 @@ from bot.exchange.errors import (
 from bot.exchange.port import ExchangePort
 from bot.store.repo import Store
 from strategies.base import HedgeRule
+from strategies.state import RuleState
 
 log = structlog.get_logger(__name__)
 
@@ -80,6 +82,8 @@ class Hedger:
         self.paused_until: datetime | None = None
         self.working_since: dict[str, datetime] = {}  # symbol -> first limit order of this gap
         self.history = HistorySync(port, store, account)
+        self.estimates = EstimateCache(port)
+        self.rule_states: dict[str, RuleState] = {}
         self.pause_reason: str | None = None
 
     async def prepare(self) -> None:
@@ -87,7 +91,7 @@ class Hedger:
         account in hedge (two-sided) position mode. Raises ConfigurationMismatchError."""
         await self._check_key()
         markets = await self.port.load_markets()
-        instruments = sorted({rule.instrument for rule in self.rules})
+        instruments = all_instruments(self.rules, markets, await self.port.fetch_time())
         missing = [symbol for symbol in instruments if symbol not in markets]
         if missing:
             raise ConfigurationMismatchError(
@@ -212,7 +216,27 @@ class Hedger:
             )
             blocked = frozenset(reconciled.blocked_symbols)
         snapshot = await read_snapshot(self.port, self.config.holdings, self.rules)
-        decision = decide(snapshot, self.rules, self.settings, f"{self.account}:{tick_id}")
+        await self.estimates.refresh(self.rules, snapshot.taken_at)
+        decision = decide(
+            snapshot,
+            self.rules,
+            self.settings,
+            f"{self.account}:{tick_id}",
+            betas=self.estimates.betas,
+            realized_vol=self.estimates.vols,
+            states=self.rule_states,
+        )
+        self.rule_states = dict(decision.states)
+        for event in decision.events:
+            log.warning(
+                "rule_event",
+                kind=event.kind,
+                severity=event.severity,
+                asset=event.asset,
+                instrument=event.instrument,
+                message=event.message,
+                **{f"v_{key}": value for key, value in event.values.items()},
+            )
         kill = self.kill_switch_engaged()
         if kill:
             log.warning("kill_switch_engaged", reduce_only_allowed=True)
