@@ -88,6 +88,7 @@ async def open_runtime(
         store=store,
         rules=build_rules(config),
         dry_run=dry_run,
+        environ=environ,  # the kill switch variable is read from the same environment
     )
     runtime = Runtime(config=config, port=port, store=store, hedger=hedger, emulator=emulator)
     try:

@@ -130,6 +130,9 @@ class SimConfig(Strict):
     funding_rate: dict[Coin, Annotated[Decimal, Field(ge=-1, le=1)]] = Field(default_factory=dict)
     funding_interval_hours: Annotated[int, Field(ge=1, le=24)] = 8
     maintenance_margin_rate: Annotated[Decimal, Field(gt=0, lt=1)] = Decimal("0.005")
+    # Coins that get an inverse perpetual (default: every priced coin); a coin left out is
+    # spot-only, to be hedged with a proxy.
+    inverse_perps: list[Coin] | None = None
     api_key: str = "test-key"
     secret: str = "test-secret"  # noqa: S105 (the simulator's well-known fake secret)
 
@@ -328,6 +331,10 @@ class HedgeConfig(Strict):
     min_order_usd: NonNegativeDecimal = Decimal(10)
     leverage: Annotated[Decimal, Field(ge=1, le=100)] = Decimal(1)
     margin_mode: Literal["isolated", "cross"] = "cross"
+    # Maintenance margin rate of the exchange's first risk tier (Bybit inverse: 0.5 %), for our
+    # own liquidation price; the exchange's own figure is used when it reports one.
+    maintenance_margin_rate: Annotated[Decimal, Field(gt=0, lt=Decimal("0.5"))] = Decimal("0.005")
+    maintenance_basis: Literal["entry", "mark"] = "mark"
 
 
 class LimitsConfig(Strict):

@@ -18,6 +18,7 @@ from bot.daemon.decide import Decision, decide
 from bot.daemon.estimates import EstimateCache
 from bot.daemon.execute import ExecutionReport, execute_orders
 from bot.daemon.reconcile import reconcile_orders
+from bot.daemon.risk_view import liquidation_checks
 from bot.daemon.snapshot import all_instruments, read_snapshot
 from bot.daemon.sync import HistorySync
 from bot.exchange.errors import (
@@ -27,6 +28,7 @@ from bot.exchange.errors import (
 from bot.exchange.port import ExchangePort
 from bot.store.repo import Store
 from strategies.base import HedgeRule
+from strategies.risk import LiquidationCheck
 from strategies.state import RuleState
 
 log = structlog.get_logger(__name__)
@@ -43,6 +45,7 @@ class TickOutcome:
     orders: tuple[PlannedOrder, ...]  # what was sent (or recorded as DRY_RUN)
     execution: ExecutionReport | None
     held: tuple[tuple[PlannedOrder, str], ...] = ()  # planned but held back, with the reason
+    risk: tuple[LiquidationCheck, ...] = ()  # margin and liquidation view of each short
 
 
 class KeyPermissionError(Exception):
@@ -227,6 +230,20 @@ class Hedger:
             states=self.rule_states,
         )
         self.rule_states = dict(decision.states)
+        risk = tuple(liquidation_checks(snapshot, self.config.hedge))
+        for check in risk:
+            log.info(
+                "liquidation_check",
+                symbol=check.symbol,
+                mark_price=str(check.mark_price),
+                exchange_price=None if check.exchange_price is None else str(check.exchange_price),
+                own_price=None if check.own_price is None else str(check.own_price),
+                formula=check.formula,
+                source=check.source,
+                distance=None if check.distance is None else str(check.distance),
+                margin_ratio=None if check.margin_ratio is None else str(check.margin_ratio),
+                mismatch=None if check.mismatch is None else str(check.mismatch),
+            )
         for event in decision.events:
             log.warning(
                 "rule_event",
@@ -278,7 +295,7 @@ class Hedger:
                 [hedge.instrument for hedge in decision.plan.hedges], snapshot, traded
             )
         await self.store.finish_tick(tick_id, "ok", self.clock())
-        return TickOutcome(tick_id, decision, orders, execution, screened.held)
+        return TickOutcome(tick_id, decision, orders, execution, screened.held, risk)
 
     def _log_decision(self, decision: Decision, orders: Sequence[PlannedOrder]) -> None:
         snapshot = decision.snapshot

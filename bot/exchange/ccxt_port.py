@@ -121,8 +121,11 @@ class CcxtPort:
         return self.profile.ccxt_id
 
     def resolved_api_urls(self) -> dict[str, str]:
-        """The base URLs ccxt will call (for tests and start-up logs)."""
-        return dict(self.client.urls["api"])
+        """The base URLs ccxt will call (for tests and start-up logs), with ccxt's
+        ``{hostname}`` placeholder filled in as ccxt does when it sends a request."""
+        return {
+            key: self.client.implode_hostname(url) for key, url in self.client.urls["api"].items()
+        }
 
     # -- error translation --------------------------------------------------------------------
 
@@ -257,13 +260,22 @@ class CcxtPort:
         return positions
 
     async def fetch_tickers(self, symbols: Sequence[str]) -> Mapping[str, Ticker]:
-        markets = await self.load_markets()
-        wanted = [s for s in symbols if s in markets or s in self.client.markets]
-        if not wanted:
-            return {}
-        raw = await self._call("fetch_tickers", lambda: self.client.fetch_tickers(wanted))
+        await self.load_markets()
+        known = self.client.markets or {}
+        # One call per market type: ccxt asks one category (spot, inverse, linear) per request.
+        groups: dict[str, list[str]] = {}
+        for symbol in symbols:
+            if symbol in known:
+                market = known[symbol]
+                kind = f"{market.get('type')}:{market.get('subType')}"
+                groups.setdefault(kind, []).append(symbol)
+        raw: dict[str, Any] = {}
+        for group in groups.values():
+            raw.update(
+                await self._call("fetch_tickers", lambda g=group: self.client.fetch_tickers(g))  # type: ignore[misc]
+            )
         tickers: dict[str, Ticker] = {}
-        for symbol in wanted:
+        for symbol in (s for g in groups.values() for s in g):
             item = raw.get(symbol)
             last = dec(item.get("last")) if item else None
             if item is None or last is None:

@@ -58,7 +58,8 @@ BYBIT = ExchangeProfile(
     not_modified_codes=("110043", "110025", "110026"),
     sandbox="testnet",
     ccxt_options={
-        "fetchMarkets": {"types": ["inverse"]},
+        # inverse: the hedges; spot: prices and candles of coins without their own perp.
+        "fetchMarkets": {"types": ["inverse", "spot"]},
         "defaultType": "swap",
         "defaultSubType": "inverse",
         # fetch_order on a unified account wants this acknowledged; we look orders up by

@@ -118,7 +118,8 @@ class SimExchange(TradingMixin):
         if unknown:
             raise InvalidRequestError(f"contract sizes given for coins without prices: {unknown}")
         for coin in feed.coins:
-            if coin not in STABLECOINS:
+            listed = params.perp_coins is None or coin in params.perp_coins
+            if coin not in STABLECOINS and listed:
                 size = params.contract_sizes_usd.get(coin, params.default_contract_size_usd)
                 self.add_market(inverse_perpetual(coin, size))
 
@@ -149,6 +150,7 @@ class SimExchange(TradingMixin):
             funding_interval_hours=cfg.funding_interval_hours,
             maintenance_margin_rate=cfg.maintenance_margin_rate,
             contract_sizes_usd=dict(cfg.contract_size_usd),
+            perp_coins=None if cfg.inverse_perps is None else frozenset(cfg.inverse_perps),
         )
         return cls(
             feed, params, start=start, spot=cfg.balances.spot, margin_balances=cfg.balances.margin

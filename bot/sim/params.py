@@ -25,6 +25,7 @@ class SimParams:
     contract_sizes_usd: Mapping[str, Decimal] = field(default_factory=dict)  # coin -> USD
     default_contract_size_usd: Decimal = Decimal(1)  # Bybit inverse: 1 USD
     liquidations: bool = True  # close positions that reach their liquidation price
+    perp_coins: frozenset[str] | None = None  # coins listing an inverse perp (None: all priced)
 
 
 def inverse_perpetual(coin: str, contract_size_usd: Decimal) -> Market:
