@@ -2,25 +2,34 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+
+import structlog
 
 from bot.config.models import Config
 from bot.config.secrets import resolve_credentials
 from bot.core.planner import PlannerSettings
 from bot.daemon.decide import Decision, decide
 from bot.daemon.estimates import EstimateCache
+from bot.daemon.ownership import account_lock
 from bot.daemon.snapshot import read_snapshot
 from bot.daemon.tick import Hedger
 from bot.emulator.app import RunningEmulator
 from bot.exchange.ccxt_port import CcxtPort
+from bot.exchange.errors import TemporaryExchangeError
 from bot.exchange.factory import build_port
 from bot.exchange.port import ExchangePort
+from bot.exchange.profiles import check_venue, profile_for
+from bot.exchange.spot_sources import SpotSource, open_spot_source
 from bot.logs import register_secret
 from bot.store.db import create_engine, upgrade
 from bot.store.repo import Store
 from strategies import HedgeRule, build_rule
+
+log = structlog.get_logger(__name__)
 
 EMBEDDED_RATE_LIMIT_MS = 1
 
@@ -34,6 +43,8 @@ class Runtime:
     emulator: RunningEmulator | None = None
 
     async def close(self) -> None:
+        for source in self.hedger.spot_sources:
+            await source.close()
         await self.port.close()
         await self.store.close()
         if self.emulator is not None:
@@ -45,7 +56,7 @@ def build_rules(config: Config) -> list[HedgeRule]:
 
 
 async def open_port(
-    config: Config, environ: Mapping[str, str]
+    config: Config, environ: Mapping[str, str], *, dry_run: bool = True
 ) -> tuple[ExchangePort, RunningEmulator | None]:
     """Resolve credentials (registering them for redaction) and build the port.
 
@@ -57,6 +68,13 @@ async def open_port(
     register_secret(credentials.secret.get_secret_value())
     exchange = config.exchange
     if not exchange.embedded_emulator or exchange.sim is None:
+        if exchange.id != "sim":
+            check_venue(
+                profile_for(exchange.id),
+                testnet=exchange.testnet,
+                url=exchange.url,
+                dry_run=dry_run,
+            )
         return build_port(exchange, credentials), None
     from bot.emulator import start_emulator
 
@@ -78,7 +96,7 @@ async def open_runtime(
     config: Config, *, dry_run: bool, environ: Mapping[str, str], account: str = "default"
 ) -> Runtime:
     """Migrate the database, then build everything one account's daemon needs."""
-    port, emulator = await open_port(config, environ)
+    port, emulator = await open_port(config, environ, dry_run=dry_run)
     await upgrade(config.database.url)
     store = Store(create_engine(config.database.url))
     hedger = Hedger(
@@ -90,14 +108,105 @@ async def open_runtime(
         dry_run=dry_run,
         environ=environ,  # the kill switch variable is read from the same environment
     )
+    hedger.spot_sources = open_spot_sources(config, environ)
     runtime = Runtime(config=config, port=port, store=store, hedger=hedger, emulator=emulator)
     try:
         if not dry_run:
             await hedger.prepare()
+            hedger.prepared = True
     except BaseException:
         await runtime.close()
         raise
     return runtime
+
+
+@dataclass
+class AccountRuntime:
+    name: str
+    config: Config
+    port: ExchangePort
+    hedger: Hedger
+    emulator: RunningEmulator | None = None
+
+
+@dataclass
+class Service:
+    """Every account of one daemon: one store, a port, hedger and lock per account."""
+
+    config: Config
+    store: Store
+    accounts: list[AccountRuntime]
+
+    @property
+    def hedgers(self) -> list[Hedger]:
+        return [account.hedger for account in self.accounts]
+
+    async def close(self) -> None:
+        for account in self.accounts:
+            for source in account.hedger.spot_sources:
+                await source.close()
+            if account.hedger.lock is not None:
+                await account.hedger.lock.release()
+            await account.port.close()
+            if account.emulator is not None:
+                await account.emulator.stop()
+        await self.store.close()
+
+
+def open_spot_sources(config: Config, environ: Mapping[str, str]) -> list[SpotSource]:
+    """Read-only clients for ``holdings.sources`` (bags held on other exchanges)."""
+    sources = []
+    for source in config.holdings.sources:
+        credentials = resolve_credentials(source.exchange_config(), environ)
+        register_secret(credentials.api_key.get_secret_value())
+        register_secret(credentials.secret.get_secret_value())
+        local = source.url is not None and "127.0.0.1" in source.url
+        sources.append(
+            open_spot_source(
+                source, credentials, rate_limit_ms=EMBEDDED_RATE_LIMIT_MS if local else None
+            )
+        )
+    return sources
+
+
+async def _first_ownership(hedger: Hedger) -> None:
+    """Take the account and prepare it. A refusal (auth, key permissions, hedge mode) stops the
+    daemon; an exchange that is only slow or down is retried by the account's ticks."""
+    try:
+        await hedger.ensure_owner()
+    except TemporaryExchangeError as exc:
+        log.warning("account_prepare_deferred", account=hedger.account, error=str(exc))
+
+
+async def open_service(
+    config: Config, *, dry_run: bool, environ: Mapping[str, str], locks: bool = True
+) -> Service:
+    """Migrate, then build every account. Each account is prepared (key check, leverage, margin
+    mode, one-way mode) once its lock is held: at start when free, else on takeover."""
+    await upgrade(config.database.url)
+    store = Store(create_engine(config.database.url))
+    service = Service(config=config, store=store, accounts=[])
+    try:
+        for name, account_config in config.account_configs():
+            port, emulator = await open_port(account_config, environ, dry_run=dry_run)
+            hedger = Hedger(
+                account=name,
+                config=account_config,
+                port=port,
+                store=store,
+                rules=build_rules(account_config),
+                dry_run=dry_run,
+                environ=environ,
+            )
+            hedger.spot_sources = open_spot_sources(account_config, environ)
+            if locks:
+                hedger.lock = account_lock(config.database.url, name)
+            service.accounts.append(AccountRuntime(name, account_config, port, hedger, emulator))
+        await asyncio.gather(*(_first_ownership(h) for h in service.hedgers))
+    except BaseException:
+        await service.close()
+        raise
+    return service
 
 
 async def plan_once(config: Config, environ: Mapping[str, str]) -> Decision:
@@ -105,7 +214,12 @@ async def plan_once(config: Config, environ: Mapping[str, str]) -> Decision:
     port, emulator = await open_port(config, environ)
     try:
         rules = build_rules(config)
-        snapshot = await read_snapshot(port, config.holdings, rules)
+        sources = open_spot_sources(config, environ)
+        try:
+            snapshot = await read_snapshot(port, config.holdings, rules, sources)
+        finally:
+            for source in sources:
+                await source.close()
         estimates = EstimateCache(port)
         await estimates.refresh(rules, snapshot.taken_at)
         settings = PlannerSettings.from_config(config.hedge, config.limits)

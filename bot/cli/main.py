@@ -6,9 +6,10 @@ import asyncio
 import json
 import os
 import sys
+from collections.abc import Awaitable, Callable
 from decimal import Decimal
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -20,6 +21,15 @@ from bot.config.secrets import LiveTradingRefused, check_live_allowed
 from bot.daemon.tick import KeyPermissionError
 from bot.exchange.errors import ExchangeError
 from bot.logs import configure_logging, scrub_text
+
+if TYPE_CHECKING:
+    from aiohttp import web
+
+    from bot.app import Service
+    from bot.daemon.alerting import AlertBridge
+    from bot.daemon.runner import Daemon
+    from bot.daemon.tick import Hedger
+    from bot.http.metrics import Metrics
 
 # Start-up problems that stop the daemon before it trades, with a message instead of a trace.
 STARTUP_REFUSALS = (KeyPermissionError, ExchangeError, ConfigError)
@@ -50,6 +60,78 @@ def load_or_exit(path: Path, *, trading: bool = True) -> Config:
     return config
 
 
+async def start_http_surface(
+    config: Config,
+    service: Service,
+    daemon: Daemon,
+    metrics: Metrics,
+    backlog: Callable[[], Awaitable[int | None]] | None = None,
+) -> web.AppRunner | None:
+    """Start /healthz, /readyz, /status and /metrics when ``http.enabled``."""
+    if not config.http.enabled:
+        return None
+    import time
+
+    from bot.http.server import HttpContext, start_http
+
+    token = os.environ.get(config.http.token_env) if config.http.token_env else None
+    ctx = HttpContext(
+        service=service,
+        daemon=daemon,
+        metrics=metrics,
+        token=token or None,
+        interval_s=config.schedule.interval_seconds,
+        stale_after_ticks=config.http.stale_after_ticks,
+        started=time.monotonic(),
+        outbox_backlog=backlog,
+    )
+    return await start_http(ctx, config.http.host, config.http.port)
+
+
+async def start_alerting(service: Service) -> dict[str, AlertBridge]:
+    """One alert service per account (a no-op when ``alerts.enabled`` is false)."""
+    from bot.alerts.service import AlertService
+    from bot.daemon.alerting import AlertBridge
+
+    bridges: dict[str, AlertBridge] = {}
+    for account in service.accounts:
+        alerts = AlertService(account.config.alerts, service.store.engine, account=account.name)
+        await alerts.start()
+        bridge = AlertBridge(account.hedger, alerts)
+        account.hedger.async_listeners.append(bridge.after_tick)
+        bridges[account.name] = bridge
+    return bridges
+
+
+def tick_done_hook(
+    metrics: Metrics, bridges: dict[str, AlertBridge]
+) -> Callable[[Hedger, float, bool], None]:
+    """After every tick: metrics; after a failed one, the alert flags (no measurements)."""
+    import asyncio
+    from datetime import UTC, datetime
+
+    pending: set[asyncio.Task[None]] = set()
+
+    def done(hedger: Hedger, seconds: float, ok: bool) -> None:
+        metrics.observe_duration(hedger, seconds, ok)
+        bridge = bridges.get(hedger.account)
+        if not ok and bridge is not None:
+            task = asyncio.get_running_loop().create_task(bridge.after_failure(datetime.now(UTC)))
+            pending.add(task)
+            task.add_done_callback(pending.discard)
+
+    return done
+
+
+def log_reload_rejected(exc: ConfigError) -> None:
+    """A bad config on SIGHUP: say why, keep running on the old one."""
+    import structlog
+
+    structlog.get_logger(__name__).error(
+        "config_reload_rejected", problems=[str(p) for p in exc.problems], kept="previous config"
+    )
+
+
 @app.command("check-config")
 def check_config(file: Annotated[Path, typer.Argument(help="YAML config file.")]) -> None:
     """Validate a config file; print each problem as `path (line N): message`, exit 2 if any."""
@@ -71,26 +153,59 @@ def run(
     """Run the hedging daemon."""
     config = load_or_exit(config_path)
     configure_logging(config.logging.level, config.logging.format)
-    from bot.app import open_runtime
+    from bot.app import build_rules, open_service
     from bot.daemon.runner import Daemon
 
     async def main() -> int:
         try:
-            runtime = await open_runtime(config, dry_run=dry_run, environ=os.environ)
+            service = await open_service(config, dry_run=dry_run, environ=os.environ)
         except STARTUP_REFUSALS as exc:
             err.print(f"hedgebot will not start: {scrub_text(str(exc))}", markup=False)
             return EXIT_REFUSED
-        runtime.hedger.on_tick = tick_printer(Console())
+        printer = tick_printer(Console())
+        for hedger in service.hedgers:
+            hedger.on_tick = printer
+        bridges = await start_alerting(service)
+
+        async def reload() -> None:
+            try:
+                fresh = load_config(config_path)
+            except ConfigError as exc:
+                log_reload_rejected(exc)
+                return
+            by_name = dict(fresh.account_configs())
+            for account in service.accounts:
+                if account.name in by_name:
+                    new = by_name[account.name]
+                    account.hedger.reconfigure(new, build_rules(new))
+
+        from bot.http.metrics import Metrics
+
+        metrics = Metrics()
+        for account in service.accounts:
+            account.hedger.listeners.append(metrics.listener(account.name))
         daemon = Daemon(
-            runtime.hedger,
+            service.hedgers,
             interval_s=config.schedule.interval_seconds,
             misfire_grace_s=config.schedule.misfire_grace_seconds,
             max_ticks=ticks,
+            grace_s=config.schedule.shutdown_grace_seconds,
+            reload=reload,
+            on_tick_done=tick_done_hook(metrics, bridges),
         )
+
+        async def backlog() -> int:
+            return sum([await b.alerts.outbox.pending_count("mqtt") for b in bridges.values()])
+
+        http_runner = await start_http_surface(config, service, daemon, metrics, backlog)
         try:
             stats = await daemon.run()
         finally:
-            await runtime.close()
+            if http_runner is not None:
+                await http_runner.cleanup()
+            for bridge in bridges.values():  # flush the outbox before the store closes
+                await bridge.alerts.stop(reason="stopped")
+            await service.close()
         return 0 if stats.ticks > stats.failures else 1
 
     raise typer.Exit(asyncio.run(main()))
@@ -150,3 +265,32 @@ def emulator(
     else:
         configure_logging("INFO", "auto")
     serve_forever(sim, host, port)
+
+
+def _register_control_commands() -> None:
+    from bot.cli.control import hedge_off, pause, resume
+
+    app.command("pause")(pause)
+    app.command("resume")(resume)
+    app.command("hedge-off")(hedge_off)
+
+
+_register_control_commands()
+
+
+from bot.cli.alerts import alerts_app  # noqa: E402
+
+app.add_typer(alerts_app, name="alerts")
+
+from bot.cli.exchanges import exchanges_command  # noqa: E402
+
+app.command("exchanges")(exchanges_command)
+
+
+def _register_status_command() -> None:
+    from bot.cli.status import status_command
+
+    app.command("status")(status_command)
+
+
+_register_status_command()

@@ -36,6 +36,7 @@ from pydantic_core.core_schema import ErrorType
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from bot.config.alert_params import AlertRulesConfig
 from bot.config.rule_params import (
     BetaEstimatorConfig,
     FundingModifierConfig,
@@ -178,9 +179,80 @@ class ExchangeConfig(Strict):
         return self
 
 
+class SpotSourceConfig(Strict):
+    """``holdings.sources[]``: another account whose spot coins count as holdings (read-only).
+
+    Its own ccxt id, venue and credentials (environment variable names or files, never the
+    keys), e.g. SOL held on Binance spot and hedged with a BTC inverse perp on Bybit, or a second
+    emulator on another port. Only ``fetch_balance`` is ever called on it. ``assets`` limits
+    which coins are counted from it (default: every coin it reports).
+    """
+
+    exchange: Annotated[str, Field(min_length=1, max_length=64)]  # ccxt id, e.g. "binance"
+    name: Annotated[str, Field(min_length=1, max_length=64)] | None = None  # default: exchange
+    testnet: bool = True
+    url: str | None = None  # base URL override, e.g. a second local emulator
+    api_key_env: EnvVarName | None = None
+    secret_env: EnvVarName | None = None
+    api_key_file: ConfigPath | None = None
+    secret_file: ConfigPath | None = None
+    balance_params: dict[str, Any] | None = None  # default: the exchange's spot wallet params
+    assets: list[Coin] | None = None
+    timeout_ms: Annotated[int, Field(ge=500, le=120_000)] = 10_000
+
+    @property
+    def label(self) -> str:
+        return self.name or self.exchange
+
+    @model_validator(mode="after")
+    def _credentials_named(self) -> SpotSourceConfig:
+        if self.exchange == "sim":
+            raise error_at(
+                "a spot source is a ccxt exchange (for the simulator, point 'url' at an "
+                "emulator and use exchange 'bybit')",
+                "exchange",
+            )
+        if self.api_key_env is None and self.api_key_file is None:
+            raise error_at("give api_key_env (a variable name) or api_key_file", "api_key_env")
+        if self.secret_env is None and self.secret_file is None:
+            raise error_at("give secret_env (a variable name) or secret_file", "secret_env")
+        return self
+
+    def exchange_config(self) -> ExchangeConfig:
+        """As an ``exchange`` section: for ``resolve_credentials`` and ``CcxtPort.from_config``
+        (with ``profile=spot_source_profile(source.exchange)``)."""
+        return ExchangeConfig(
+            id=self.exchange,
+            testnet=self.testnet,
+            url=self.url,
+            api_key_env=self.api_key_env or "HEDGEBOT_UNUSED_KEY",
+            secret_env=self.secret_env or "HEDGEBOT_UNUSED_SECRET",
+            api_key_file=self.api_key_file,
+            secret_file=self.secret_file,
+            timeout_ms=self.timeout_ms,
+        )
+
+
 class HoldingsConfig(Strict):
     source: Literal["exchange", "none"] = "exchange"  # read spot balances from the exchange?
     static: dict[Coin, NonNegativeDecimal] = Field(default_factory=dict)  # coins held elsewhere
+    # More accounts whose spot coins are holdings (each with its own credentials).
+    sources: list[SpotSourceConfig] = Field(default_factory=list)
+
+    @field_validator("sources")
+    @classmethod
+    def _unique_labels(cls, sources: list[SpotSourceConfig]) -> list[SpotSourceConfig]:
+        seen: dict[str, int] = {}
+        for index, source in enumerate(sources):
+            if source.label in seen:
+                raise error_at(
+                    f"source {source.label!r} is listed twice (sources.{seen[source.label]}); "
+                    "give each a distinct 'name'",
+                    index,
+                    "name" if source.name else "exchange",
+                )
+            seen[source.label] = index
+        return sources
 
 
 CollateralMode = Literal["neutral", "ignore"]
@@ -337,6 +409,23 @@ class HedgeConfig(Strict):
     maintenance_basis: Literal["entry", "mark"] = "mark"
 
 
+class WatchConfig(Strict):
+    """Market watch: events (for alerts) when a proxy's correlation or a perp's basis drifts."""
+
+    rho_floor: Fraction = Decimal("0.7")  # proxy correlation below this: breakdown
+    basis_threshold: Annotated[Decimal, Field(gt=0, le=1)] = Decimal("0.01")  # |perp/spot − 1|
+
+
+class HttpConfig(Strict):
+    """Health, readiness, status and metrics over HTTP (loopback by default)."""
+
+    enabled: bool = False
+    host: str = "127.0.0.1"
+    port: Annotated[int, Field(ge=0, le=65_535)] = 8080
+    token_env: EnvVarName | None = None  # when set: "Authorization: Bearer <token>" required
+    stale_after_ticks: Annotated[float, Field(ge=1)] = 3.0  # /healthz: last tick older: 503
+
+
 class LimitsConfig(Strict):
     max_order_usd: PositiveDecimal = Decimal(100_000)
     max_total_short_usd: PositiveDecimal = Decimal(1_000_000)
@@ -362,6 +451,7 @@ class ExecutionConfig(Strict):
 class ScheduleConfig(Strict):
     interval_seconds: Annotated[float, Field(gt=0, le=86_400)] = 60.0
     misfire_grace_seconds: Annotated[int, Field(ge=1)] = 30
+    shutdown_grace_seconds: Annotated[float, Field(gt=0, le=3600)] = 30.0  # SIGTERM: finish tick
 
 
 class DatabaseConfig(Strict):
@@ -389,16 +479,145 @@ class LoggingConfig(Strict):
     format: Literal["auto", "json", "console"] = "auto"
 
 
+_MQTT_INSTANCE = re.compile(r"[A-Za-z0-9_.-]{1,64}")
+_URL_SCHEME = re.compile(r"[a-z][a-z0-9+.-]*://.+")
+
+
+class AlertsConfig(Strict):
+    """``alerts:``: alerts kept in a database outbox, published over MQTT (and Apprise).
+
+    Off by default, so a config without this section needs no broker. Topics start with
+    ``{prefix}/{instance}/``. The broker password never appears in the file: ``password_env``
+    names the environment variable holding it. ``max_rows`` bounds the outbox (per account):
+    delivered rows go first, then undelivered info alerts, then warnings; criticals are kept.
+    Apprise URLs often embed tokens: prefer ``apprise_urls_env`` (a variable holding them,
+    separated by spaces or commas) to ``apprise_urls``.
+    """
+
+    enabled: bool = False
+    host: Annotated[str, Field(min_length=1, max_length=253)] = "127.0.0.1"
+    port: Annotated[int, Field(ge=1, le=65_535)] = 1883
+    tls: bool = False
+    ca_file: ConfigPath | None = None  # CA bundle for tls; default: the system's
+    username: Annotated[str, Field(min_length=1, max_length=256)] | None = None
+    password_env: EnvVarName | None = None
+    prefix: Annotated[str, Field(min_length=1, max_length=128)] = "hedgebot"
+    instance: str = "default"
+    max_rows: Annotated[int, Field(ge=10, le=10_000_000)] = 10_000
+    apprise_urls: list[str] = Field(default_factory=list)
+    apprise_urls_env: EnvVarName | None = None
+    keepalive_seconds: Annotated[int, Field(ge=5, le=3600)] = 30
+    publish_timeout_seconds: Annotated[float, Field(gt=0, le=300)] = 10.0
+    reconnect_min_seconds: Annotated[float, Field(gt=0, le=3600)] = 1.0
+    reconnect_max_seconds: Annotated[float, Field(gt=0, le=3600)] = 60.0
+    poll_seconds: Annotated[float, Field(gt=0, le=3600)] = 5.0  # outbox rows staged elsewhere
+    stop_timeout_seconds: Annotated[float, Field(ge=0, le=300)] = 5.0  # drain before exiting
+    rules: AlertRulesConfig = Field(default_factory=AlertRulesConfig)
+
+    @field_validator("prefix")
+    @classmethod
+    def _topic_prefix(cls, prefix: str) -> str:
+        levels = prefix.split("/")
+        if any(not level or "+" in level or "#" in level for level in levels):
+            raise ValueError(
+                "expected MQTT topic levels separated by '/', without wildcards (+ #) or "
+                "empty levels, like 'hedgebot' or 'home/hedgebot'"
+            )
+        if prefix.startswith("$"):
+            raise ValueError("topics starting with '$' are reserved by the broker")
+        return prefix
+
+    @field_validator("instance")
+    @classmethod
+    def _instance(cls, instance: str) -> str:
+        if not _MQTT_INSTANCE.fullmatch(instance):
+            raise ValueError("expected one topic level: 1 to 64 of A-Z, a-z, 0-9, '_', '.', '-'")
+        return instance
+
+    @field_validator("apprise_urls")
+    @classmethod
+    def _apprise_urls(cls, urls: list[str]) -> list[str]:
+        for index, url in enumerate(urls):
+            if not _URL_SCHEME.fullmatch(url.strip()):
+                raise error_at("expected an Apprise URL like 'ntfy://topic'", index)
+        return urls
+
+    @model_validator(mode="after")
+    def _consistent(self) -> AlertsConfig:
+        if self.ca_file is not None and not self.tls:
+            raise error_at("ca_file needs tls: true", "ca_file")
+        if self.password_env is not None and self.username is None:
+            raise error_at("a broker password needs a username (MQTT 3.1.1)", "password_env")
+        if self.reconnect_min_seconds > self.reconnect_max_seconds:
+            raise error_at("must not exceed reconnect_max_seconds", "reconnect_min_seconds")
+        return self
+
+
+AccountName = Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]{1,64}$")]
+
+
+class AccountConfig(Strict):
+    """Another account hedged by the same daemon (``accounts:``). The sections it leaves out
+    (holdings, hedge, limits, execution, watch) are taken from the top level."""
+
+    name: AccountName
+    exchange: ExchangeConfig
+    rules: list[RuleConfig] = Field(min_length=1)
+    holdings: HoldingsConfig | None = None
+    hedge: HedgeConfig | None = None
+    limits: LimitsConfig | None = None
+    execution: ExecutionConfig | None = None
+    watch: WatchConfig | None = None
+
+
 class Config(Strict):
+    """One daemon's config. The top-level ``exchange``/``rules`` are the account ``default``;
+    ``accounts:`` adds more, each with its own exchange keys, holdings and rules."""
+
     exchange: ExchangeConfig
     holdings: HoldingsConfig = Field(default_factory=HoldingsConfig)
     rules: list[RuleConfig] = Field(min_length=1)
     hedge: HedgeConfig = Field(default_factory=HedgeConfig)
     limits: LimitsConfig = Field(default_factory=LimitsConfig)
     execution: ExecutionConfig = Field(default_factory=ExecutionConfig)
+    watch: WatchConfig = Field(default_factory=WatchConfig)
     schedule: ScheduleConfig = Field(default_factory=ScheduleConfig)
     database: DatabaseConfig = Field(default_factory=DatabaseConfig)
     logging: LoggingConfig = Field(default_factory=LoggingConfig)
+    alerts: AlertsConfig = Field(default_factory=AlertsConfig)
+    accounts: list[AccountConfig] = Field(default_factory=list)
+    http: HttpConfig = Field(default_factory=HttpConfig)
+
+    @field_validator("accounts")
+    @classmethod
+    def _unique_account_names(cls, accounts: list[AccountConfig]) -> list[AccountConfig]:
+        seen = {"default"}
+        for index, account in enumerate(accounts):
+            if account.name in seen:
+                raise error_at(f"account name {account.name!r} is used twice", index, "name")
+            seen.add(account.name)
+        return accounts
+
+    def account_configs(self) -> list[tuple[str, Config]]:
+        """``(name, config)`` per account, each a complete single-account Config."""
+        configs: list[tuple[str, Config]] = [("default", self.model_copy(update={"accounts": []}))]
+        for account in self.accounts:
+            update: dict[str, object] = {
+                "exchange": account.exchange,
+                "rules": account.rules,
+                "accounts": [],
+            }
+            for section in ("holdings", "hedge", "limits", "execution", "watch"):
+                value = getattr(account, section)
+                if value is not None:
+                    update[section] = value
+            configs.append((account.name, self.model_copy(update=update)))
+        return configs
+
+    @property
+    def any_mainnet(self) -> bool:
+        """Whether any account trades on a mainnet."""
+        return any(config.is_mainnet for _, config in self.account_configs())
 
     @field_validator("rules")
     @classmethod
@@ -413,7 +632,53 @@ class Config(Strict):
             seen[rule.asset] = index
         return rules
 
+    @model_validator(mode="after")
+    def _inverse_hedges_listed(self) -> Config:
+        found = _inverse_rule_without_inverse_perps(self.exchange.id, self.rules)
+        if found is not None:
+            index, key = found
+            raise error_at(
+                f"this rule hedges with an inverse (coin-margined) contract, but exchange "
+                f"{self.exchange.id!r} lists no inverse perpetuals; hedge on an exchange that "
+                "does (see `hedgebot exchanges`) or use a linear contract",
+                "rules",
+                index,
+                key,
+            )
+        return self
+
     @property
     def is_mainnet(self) -> bool:
         exchange = self.exchange
         return exchange.id != "sim" and not exchange.embedded_emulator and not exchange.testnet
+
+
+def _is_inverse_symbol(symbol: str) -> bool:
+    """``BTC/USD:BTC`` (settled in the base coin) is inverse; ``BTC/USDT:USDT`` is not."""
+    pair, _, settle = symbol.partition(":")
+    base = pair.partition("/")[0]
+    return bool(settle) and settle.split("-")[0] == base
+
+
+def _inverse_rule_without_inverse_perps(
+    exchange_id: str, rules: list[RuleConfig]
+) -> tuple[int, str] | None:
+    """(rule index, key to point at) of the first rule asking for an inverse contract on an
+    exchange whose profile lists none; None when every rule is fine or the id is unknown."""
+    from bot.exchange.profiles import PROFILES
+
+    profile = PROFILES.get(exchange_id)
+    if profile is None or profile.inverse_perps:
+        return None
+    for index, rule in enumerate(rules):
+        if isinstance(rule, RatioRuleConfig):
+            if rule.instrument is None:
+                return index, "asset"
+            if _is_inverse_symbol(rule.instrument):
+                return index, "instrument"
+        elif "/" in rule.hedge_with:
+            if _is_inverse_symbol(rule.hedge_with):
+                return index, "hedge_with"
+        elif rule.contract.startswith("inverse"):
+            return index, "asset"
+    return None

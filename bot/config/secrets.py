@@ -53,11 +53,15 @@ def resolve_credentials(cfg: ExchangeConfig, environ: Mapping[str, str]) -> Cred
 
 
 def check_live_allowed(cfg: Config, environ: Mapping[str, str]) -> None:
-    """Raise ``LiveTradingRefused`` for a mainnet config unless ``HEDGEBOT_LIVE=1`` is set."""
-    if not cfg.is_mainnet or environ.get(LIVE_ENV, "").strip() == "1":
+    """Raise ``LiveTradingRefused`` if any account trades on a mainnet and ``HEDGEBOT_LIVE=1``
+    is not set."""
+    mainnet = [(name, c) for name, c in cfg.account_configs() if c.is_mainnet]
+    if not mainnet or environ.get(LIVE_ENV, "").strip() == "1":
         return
+    name, account = mainnet[0]
     raise LiveTradingRefused(
-        f"refusing to trade on {cfg.exchange.id} MAINNET (exchange.testnet: false) with real "
+        f"refusing to trade on {account.exchange.id} MAINNET (account {name!r}, "
+        "exchange.testnet: false) with real "
         f"funds: {LIVE_ENV}=1 is not set. Testnet is the default: remove 'testnet: false' to "
         f"practise there; to trade live, keep it and also set {LIVE_ENV}=1 in the environment."
     )

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 from bot.core.exposure import exposures
 from bot.core.planner import PlannerSettings, plan_hedges
@@ -42,6 +44,7 @@ def decide(
     betas: Mapping[tuple[str, str], BetaEstimate] | None = None,
     realized_vol: Mapping[str, float] | None = None,
     states: Mapping[str, RuleState] | None = None,
+    hedge_off: bool = False,
 ) -> Decision:
     """Compute exposures, rule targets (collateral included) and the order plan.
 
@@ -52,11 +55,19 @@ def decide(
         snapshot, exposure_by_asset, betas=betas, realized_vol=realized_vol, states=states
     )
     book = evaluate_book(rules, inputs)
-    plan = plan_hedges(book.targets, snapshot, settings, plan_key)
+    targets = tuple(book.targets)
+    if hedge_off:  # operator override: lift every hedge (the planner trims reduce-only)
+        targets = tuple(
+            dataclasses.replace(
+                t, ratio=Decimal(0), target_short_usd=Decimal(0), reason="hedge off (operator)"
+            )
+            for t in targets
+        )
+    plan = plan_hedges(targets, snapshot, settings, plan_key)
     return Decision(
         snapshot=snapshot,
         exposures=exposure_by_asset,
-        targets=tuple(book.targets),
+        targets=targets,
         plan=plan,
         events=tuple(book.events),
         states=dict(book.states),

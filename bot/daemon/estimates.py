@@ -6,7 +6,7 @@ previous estimate (whose age the rule judges) and is logged; it never becomes a 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
 
 import structlog
@@ -50,8 +50,13 @@ async def fetch_candles(
 class EstimateCache:
     """The latest estimates by key, refreshed when due."""
 
-    def __init__(self, port: ExchangePort) -> None:
+    def __init__(
+        self,
+        port: ExchangePort,
+        on_estimate: Callable[[str, str, BetaEstimate], Awaitable[None]] | None = None,
+    ) -> None:
         self.port = port
+        self.on_estimate = on_estimate  # e.g. store it with its inputs
         self.betas: dict[tuple[str, str], BetaEstimate] = {}
         self.vols: dict[str, float] = {}
         self._vols_at: dict[str, datetime] = {}
@@ -100,6 +105,8 @@ class EstimateCache:
                 half_life=estimate.half_life,
                 data_end=estimate.data_end.isoformat() if estimate.data_end else None,
             )
+            if self.on_estimate is not None:
+                await self.on_estimate(request.asset, request.hedge, estimate)
         for vol_request in vol_requests:
             last = self._vols_at.get(vol_request.coin)
             if last is not None and now - last < VOL_REFRESH:

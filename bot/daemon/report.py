@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.core.exposure import face_usd, short_contracts
+from bot.core.inverse import annualized_rate
 from bot.core.sizing import contracts_for_usd
 from bot.daemon.decide import Decision
+
+if TYPE_CHECKING:
+    from bot.daemon.tick import TickOutcome
 
 
 def _num(value: Decimal | None) -> str | None:
@@ -87,4 +91,54 @@ def decision_report(decision: Decision) -> dict[str, Any]:
         "instruments": instruments,
         "orders": orders,
         "notes": list(decision.plan.notes),
+    }
+
+
+def state_summary(outcome: TickOutcome) -> dict[str, Any]:
+    """One account's state after a tick: exposures, targets, hedges, margin, funding, orders
+    (the MQTT ``state`` payload and the HTTP ``/status`` body)."""
+    report = decision_report(outcome.decision)
+    snapshot = outcome.decision.snapshot
+    return {
+        "tick_id": outcome.tick_id,
+        "exchange_time": report["exchange_time"],
+        "exposures": report["exposures"],
+        "hedges": report["hedges"],
+        "instruments": report["instruments"],
+        "margin": [
+            {
+                "symbol": check.symbol,
+                "mark_price": _num(check.mark_price),
+                "liquidation_price": _num(check.price),
+                "liquidation_source": check.source,
+                "own_liquidation_price": _num(check.own_price),
+                "formula": check.formula,
+                "distance": _num(check.distance),
+                "margin_ratio": _num(check.margin_ratio),
+            }
+            for check in outcome.risk
+        ],
+        "funding": [
+            {
+                "symbol": symbol,
+                "rate": _num(rate.rate),
+                "interval_hours": _num(rate.interval_hours),
+                "annualized": _num(annualized_rate(rate.rate, rate.interval_hours)),
+                "next_funding_time": rate.next_funding_time.isoformat()
+                if rate.next_funding_time
+                else None,
+            }
+            for symbol, rate in sorted(snapshot.funding.items())
+        ],
+        "orders": [
+            {
+                "symbol": o.symbol,
+                "side": o.side,
+                "contracts": _num(o.contracts),
+                "reduce_only": o.reduce_only,
+                "client_order_id": o.client_order_id,
+            }
+            for o in outcome.orders
+        ],
+        "held": [{"symbol": o.symbol, "reason": reason} for o, reason in outcome.held],
     }

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from decimal import Decimal
 
-from bot.config.models import HedgeConfig
+from bot.config.models import HedgeConfig, WatchConfig
 from bot.core.types import Snapshot
+from bot.daemon.decide import Decision
+from bot.stats.beta import BetaEstimate
+from strategies.events import RuleEvent
 from strategies.risk import LiquidationCheck, liquidation_check
+from strategies.watch import basis_events, correlation_breakdown
 
 
 def liquidation_checks(snapshot: Snapshot, hedge: HedgeConfig) -> list[LiquidationCheck]:
@@ -37,3 +42,22 @@ def liquidation_checks(snapshot: Snapshot, hedge: HedgeConfig) -> list[Liquidati
         if check is not None:
             checks.append(check)
     return checks
+
+
+def watch_events(
+    snapshot: Snapshot,
+    decision: Decision,
+    betas: Mapping[tuple[str, str], BetaEstimate],
+    watch: WatchConfig,
+) -> list[RuleEvent]:
+    """Proxy correlation breakdowns and perp-vs-spot basis beyond the threshold."""
+    spot_prices = {
+        symbol.split("/")[0]: ticker.last
+        for symbol, ticker in snapshot.tickers.items()
+        if symbol.endswith("/USDT")
+    }
+    perps = {s: t for s, t in snapshot.tickers.items() if s in snapshot.markets}
+    return [
+        *correlation_breakdown(decision.targets, snapshot.markets, betas, watch.rho_floor),
+        *basis_events(perps, spot_prices, snapshot.markets, watch.basis_threshold),
+    ]

@@ -9,6 +9,7 @@ from decimal import Decimal
 from bot.config.models import HoldingsConfig
 from bot.core.types import Market, Snapshot
 from bot.exchange.port import ExchangePort
+from bot.exchange.spot_sources import SpotSource, read_spot_sources
 from strategies.base import HedgeRule, own_inverse_perp, rule_instruments
 
 
@@ -26,13 +27,17 @@ def all_instruments(
 
 
 async def read_snapshot(
-    port: ExchangePort, holdings: HoldingsConfig, rules: Sequence[HedgeRule]
+    port: ExchangePort,
+    holdings: HoldingsConfig,
+    rules: Sequence[HedgeRule],
+    spot_sources: Sequence[SpotSource] = (),
 ) -> Snapshot:
     """Balances, positions, prices and funding for every instrument and coin the rules touch."""
     taken_at = await port.fetch_time()
     markets = await port.load_markets()
     instruments = all_instruments(rules, markets, taken_at)
-    spot = await port.fetch_spot_balances() if holdings.source == "exchange" else {}
+    own = await port.fetch_spot_balances() if holdings.source == "exchange" else None
+    spot = await read_spot_sources(own, spot_sources)  # bags held on other exchanges too
     margin = await port.fetch_margin_wallets()
     positions = await port.fetch_positions(instruments)
     coins = sorted(
@@ -40,9 +45,14 @@ async def read_snapshot(
         | {coin for coin, wallet in margin.items() if wallet.balance != 0}
         | {markets[symbol].base for symbol in instruments if symbol in markets}
         | set(holdings.static)
+        | {coin for coin, amount in spot.items() if amount != 0}
     )
     symbol_by_coin = {coin: price_symbol(coin, markets) for coin in coins}
-    tickers = await port.fetch_tickers(sorted(set(symbol_by_coin.values()) | set(instruments)))
+    # Spot prices of the hedged coins too: the basis watch compares each perp with spot.
+    spot_symbols = {f"{markets[s].base}/USDT" for s in instruments if s in markets}
+    tickers = await port.fetch_tickers(
+        sorted(set(symbol_by_coin.values()) | set(instruments) | spot_symbols)
+    )
     prices: dict[str, Decimal] = {
         coin: tickers[symbol].reference
         for coin, symbol in symbol_by_coin.items()
@@ -62,5 +72,5 @@ async def read_snapshot(
         markets=dict(markets),
         funding=dict(funding),
         unknown_positions=frozenset(s for s in instruments if s in markets and s not in positions),
-        tickers={symbol: tickers[symbol] for symbol in instruments if symbol in tickers},
+        tickers=dict(tickers),
     )

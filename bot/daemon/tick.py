@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -17,8 +17,9 @@ from bot.core.types import OrderState, PlannedOrder
 from bot.daemon.decide import Decision, decide
 from bot.daemon.estimates import EstimateCache
 from bot.daemon.execute import ExecutionReport, execute_orders
+from bot.daemon.ownership import AccountLock
 from bot.daemon.reconcile import reconcile_orders
-from bot.daemon.risk_view import liquidation_checks
+from bot.daemon.risk_view import liquidation_checks, watch_events
 from bot.daemon.snapshot import all_instruments, read_snapshot
 from bot.daemon.sync import HistorySync
 from bot.exchange.errors import (
@@ -26,7 +27,10 @@ from bot.exchange.errors import (
     ExchangeUnavailableError,
 )
 from bot.exchange.port import ExchangePort
+from bot.exchange.spot_sources import SpotSource
+from bot.stats.beta import BetaEstimate
 from bot.store.repo import Store
+from bot.store.rule_repo import RuleRecords
 from strategies.base import HedgeRule
 from strategies.risk import LiquidationCheck
 from strategies.state import RuleState
@@ -80,12 +84,20 @@ class Hedger:
         self.clock = clock
         self.settings = PlannerSettings.from_config(config.hedge, config.limits)
         self.on_tick: Callable[[TickOutcome], None] | None = None  # e.g. the CLI's printer
+        self.listeners: list[Callable[[TickOutcome], None]] = []  # e.g. metrics
+        self.async_listeners: list[Callable[[TickOutcome], Awaitable[None]]] = []  # alerts
+        self.last_outcome: TickOutcome | None = None
         self.environ = environ if environ is not None else os.environ
         self.lookup_grace = timedelta(seconds=config.exchange.order_lookup_grace_seconds)
         self.paused_until: datetime | None = None
+        self.spot_sources: list[SpotSource] = []  # bags read from other exchanges
+        self.lock: AccountLock | None = None  # one owner per account (see ownership.py)
+        self.owner: bool | None = None  # None: not tried yet
+        self.prepared = False
         self.working_since: dict[str, datetime] = {}  # symbol -> first limit order of this gap
         self.history = HistorySync(port, store, account)
-        self.estimates = EstimateCache(port)
+        self.records = RuleRecords(store.engine)
+        self.estimates = EstimateCache(port, on_estimate=self._record_estimate)
         self.rule_states: dict[str, RuleState] = {}
         self.pause_reason: str | None = None
 
@@ -122,8 +134,54 @@ class Hedger:
             margin_mode=hedge.margin_mode,
         )
 
+    async def ping(self) -> None:
+        """A cheap call that proves the exchange answers (tickers of one rule instrument)."""
+        markets = await self.port.load_markets()
+        symbols = [rule.instrument for rule in self.rules if rule.instrument in markets]
+        await self.port.fetch_tickers(symbols[:1])
+
+    def reconfigure(self, config: Config, rules: Sequence[HedgeRule]) -> None:
+        """Apply a reloaded, validated config (rules, hedge, limits, execution, watch). The
+        exchange connection is kept: exchange changes need a restart."""
+        if config.exchange != self.config.exchange:
+            log.warning(
+                "config_reload_exchange_ignored",
+                account=self.account,
+                advice="restart the daemon to change exchange settings",
+            )
+            config = config.model_copy(update={"exchange": self.config.exchange})
+        self.config = config
+        self.rules = tuple(rules)
+        self.settings = PlannerSettings.from_config(config.hedge, config.limits)
+        log.info("config_reloaded", account=self.account, rules=len(self.rules))
+
+    async def ensure_owner(self) -> bool:
+        """Hold this account's lock (taking it when free) and prepare on first ownership."""
+        if self.lock is None:
+            return True
+        try:
+            owned = await self.lock.try_acquire()
+        except Exception as exc:  # a lock we cannot check is a lock we do not hold
+            log.warning("account_lock_unavailable", account=self.account, error=repr(exc))
+            owned = False
+        if not owned:
+            if self.owner is not False:
+                log.info("account_owned_elsewhere", account=self.account, standby=True)
+            self.owner = False
+            return False
+        if self.owner is not True:
+            log.info("account_acquired", account=self.account)
+            self.owner = True
+            self.prepared = False
+        if not self.prepared and not self.dry_run:
+            await self.prepare()  # a temporary exchange error here fails this tick only
+        self.prepared = True
+        return True
+
     async def tick(self) -> TickOutcome:
         """Run one tick. Raises on failure after recording the tick as failed."""
+        if not await self.ensure_owner():
+            raise TickSkipped(f"account {self.account} is owned by another daemon")
         tick_id = await self.store.start_tick(self.account, self.dry_run, self.clock())
         structlog.contextvars.bind_contextvars(tick_id=tick_id, account=self.account)
         try:
@@ -137,6 +195,11 @@ class Hedger:
             structlog.contextvars.unbind_contextvars("tick_id", "account")
         if self.on_tick is not None:
             self.on_tick(outcome)
+        for listener in self.listeners:
+            listener(outcome)
+        for async_listener in self.async_listeners:
+            await async_listener(outcome)
+        self.last_outcome = outcome
         return outcome
 
     async def _check_key(self) -> None:
@@ -171,6 +234,9 @@ class Hedger:
             self.working_since.setdefault(symbol, now)
         deadline = timedelta(seconds=self.config.execution.market_after_seconds)
         return frozenset(s for s in symbols if now - self.working_since[s] >= deadline)
+
+    async def _record_estimate(self, asset: str, hedge: str, estimate: BetaEstimate) -> None:
+        await self.records.record_beta_estimate(self.account, asset, hedge, estimate)
 
     def kill_switch_engaged(self) -> bool:
         """The kill switch file exists, or its environment variable is "1"."""
@@ -218,8 +284,12 @@ class Hedger:
                 else None,
             )
             blocked = frozenset(reconciled.blocked_symbols)
-        snapshot = await read_snapshot(self.port, self.config.holdings, self.rules)
+        snapshot = await read_snapshot(
+            self.port, self.config.holdings, self.rules, self.spot_sources
+        )
         await self.estimates.refresh(self.rules, snapshot.taken_at)
+        control = await self.records.current_control(self.account)
+        mode = control.mode if control is not None else "active"
         decision = decide(
             snapshot,
             self.rules,
@@ -228,6 +298,7 @@ class Hedger:
             betas=self.estimates.betas,
             realized_vol=self.estimates.vols,
             states=self.rule_states,
+            hedge_off=mode == "hedge_off",
         )
         self.rule_states = dict(decision.states)
         risk = tuple(liquidation_checks(snapshot, self.config.hedge))
@@ -244,7 +315,11 @@ class Hedger:
                 margin_ratio=None if check.margin_ratio is None else str(check.margin_ratio),
                 mismatch=None if check.mismatch is None else str(check.mismatch),
             )
-        for event in decision.events:
+        events = (
+            *decision.events,
+            *watch_events(snapshot, decision, self.estimates.betas, self.config.watch),
+        )
+        for event in events:
             log.warning(
                 "rule_event",
                 kind=event.kind,
@@ -254,13 +329,21 @@ class Hedger:
                 message=event.message,
                 **{f"v_{key}": value for key, value in event.values.items()},
             )
+        if mode == "paused":
+            log.warning(
+                "trading_paused_by_operator",
+                since=control.at.isoformat() if control else None,
+                reason=control.reason if control else "",
+            )
         kill = self.kill_switch_engaged()
         if kill:
             log.warning("kill_switch_engaged", reduce_only_allowed=True)
         screened = screen_orders(
             decision.plan.orders,
             kill_switch=kill,
-            blocked_symbols=blocked,
+            blocked_symbols=blocked
+            if mode != "paused"
+            else blocked | {o.symbol for o in decision.plan.orders},
             slippage={s: price_disagreement(t.last, t.mark) for s, t in snapshot.tickers.items()},
             max_slippage=self.config.execution.max_slippage,
         )
@@ -277,6 +360,7 @@ class Hedger:
             screened.allowed, snapshot.tickers, execution_cfg, self._past_deadline(screened.allowed)
         )
         self._log_decision(decision, orders)
+        await self.records.record_position_risk(tick_id, self.account, risk)
         await self.store.record_tick_state(
             tick_id,
             snapshot,
@@ -344,4 +428,8 @@ class Hedger:
                 dry_run=self.dry_run,
             )
         if not orders:
-            log.info("no_order", reason="every hedge within its band")
+            held = len(decision.plan.orders)
+            log.info(
+                "no_order",
+                reason=f"{held} planned order(s) held" if held else "every hedge within its band",
+            )

@@ -12,13 +12,14 @@ from bot.core.types import (
     FundingPayment,
     KeyInfo,
     MarginMode,
+    MarginWallet,
     Market,
     OrderState,
     OrderStatus,
     Position,
     Side,
 )
-from bot.exchange.profiles import AmountUnit
+from bot.exchange.profiles import AmountUnit, InfoRows, WalletTotal
 
 ZERO = Decimal(0)
 _DECIMAL_PLACES = 2  # ccxt.base.decimal_to_precision.DECIMAL_PLACES
@@ -43,17 +44,22 @@ def to_ms(moment: datetime) -> int:
 
 
 def parse_market(
-    raw: Mapping[str, Any], precision_mode: int, min_amount_is_contract_size: bool = False
+    raw: Mapping[str, Any],
+    precision_mode: int,
+    min_amount_is_contract_size: bool = False,
+    amount_unit: AmountUnit = "contracts",
 ) -> Market | None:
     """A ccxt derivatives market → Market; spot and option markets → None.
 
     ``min_amount_is_contract_size``: ccxt's Bybit parser copies minOrderQty into both
     contractSize and limits.amount.min, so the minimum is not a real minimum there.
+    ``amount_unit``: where ccxt's amounts are in the contract's face unit (Deribit: USD for
+    inverse, coin for linear), its amount step and minimum are converted to contracts.
     """
     if not raw.get("contract") or raw.get("option"):
         return None
     contract_size = dec(raw.get("contractSize"))
-    if contract_size is None:
+    if contract_size is None or contract_size <= 0:
         return None
     step = dec((raw.get("precision") or {}).get("amount")) or Decimal(1)
     if precision_mode == _DECIMAL_PLACES:
@@ -61,7 +67,10 @@ def parse_market(
     minimum = dec(((raw.get("limits") or {}).get("amount") or {}).get("min")) or step
     if min_amount_is_contract_size:
         minimum = step
-    expiry = raw.get("expiry")
+    if amount_unit in ("usd", "coin"):
+        step, minimum = step / contract_size, minimum / contract_size
+    # ccxt gives some perpetuals an expiry (Deribit: year 3000): only a dated future has one.
+    expiry = raw.get("expiry") if raw.get("future") or raw.get("type") == "future" else None
     return Market(
         symbol=raw["symbol"],
         base=raw["base"],
@@ -83,8 +92,20 @@ def contracts_from_amount(market: Market, amount: Decimal, unit: AmountUnit) -> 
     return amount
 
 
+def amount_from_contracts(market: Market, contracts: Decimal, unit: AmountUnit) -> Decimal:
+    """Contracts → the amount ccxt's ``create_order`` takes for this exchange.
+
+    ``contracts`` for most; the contract's face unit for ``usd``/``coin`` exchanges (Deribit: 1,000
+    contracts of BTC-PERPETUAL, 10 USD each, are sent as 10,000).
+    """
+    if unit in ("usd", "coin"):
+        return contracts * market.contract_size
+    return contracts
+
+
 def parse_position(raw: Mapping[str, Any], market: Market, unit: AmountUnit) -> Position:
-    size = contracts_from_amount(market, dec(raw.get("contracts")) or ZERO, unit)
+    """ccxt position → Position; ``side`` gives the sign (Deribit's ``size`` is already signed)."""
+    size = abs(contracts_from_amount(market, dec(raw.get("contracts")) or ZERO, unit))
     signed = -size if raw.get("side") == "short" else size
     entry = dec(raw.get("entryPrice")) or ZERO
     return Position(
@@ -120,7 +141,18 @@ _STATES = {
 }
 
 
-def parse_order(raw: Mapping[str, Any], market: Market, unit: AmountUnit) -> OrderStatus:
+def client_id_of(raw: Mapping[str, Any], info_key: str | None = None) -> str | None:
+    """Our client order id in a ccxt order or trade: ccxt's ``clientOrderId``, else the raw
+    field the exchange echoes it in (Bybit ``orderLinkId``, Deribit ``label``)."""
+    value = raw.get("clientOrderId")
+    if not value and info_key is not None:
+        value = (raw.get("info") or {}).get(info_key)
+    return str(value) if value else None
+
+
+def parse_order(
+    raw: Mapping[str, Any], market: Market, unit: AmountUnit, client_id_info_key: str | None = None
+) -> OrderStatus:
     amount = contracts_from_amount(market, dec(raw.get("amount")) or ZERO, unit)
     filled = contracts_from_amount(market, dec(raw.get("filled")) or ZERO, unit)
     status = raw.get("status")
@@ -132,7 +164,7 @@ def parse_order(raw: Mapping[str, Any], market: Market, unit: AmountUnit) -> Ord
     side: Side = "sell" if raw.get("side") == "sell" else "buy"
     updated = raw.get("lastUpdateTimestamp") or raw.get("timestamp")
     return OrderStatus(
-        client_order_id=str(raw.get("clientOrderId") or ""),
+        client_order_id=client_id_of(raw, client_id_info_key) or "",
         exchange_order_id=str(raw["id"]) if raw.get("id") else None,
         symbol=market.symbol,
         side=side,
@@ -147,13 +179,14 @@ def parse_order(raw: Mapping[str, Any], market: Market, unit: AmountUnit) -> Ord
     )
 
 
-def parse_fill(raw: Mapping[str, Any], market: Market, unit: AmountUnit) -> Fill:
-    info = raw.get("info") or {}
+def parse_fill(
+    raw: Mapping[str, Any], market: Market, unit: AmountUnit, client_id_info_key: str | None = None
+) -> Fill:
     fee = raw.get("fee") or {}
     side: Side = "sell" if raw.get("side") == "sell" else "buy"
     return Fill(
         trade_id=str(raw.get("id")),
-        client_order_id=raw.get("clientOrderId") or info.get("orderLinkId") or None,
+        client_order_id=client_id_of(raw, client_id_info_key),
         exchange_order_id=str(raw["order"]) if raw.get("order") else None,
         symbol=market.symbol,
         side=side,
@@ -166,15 +199,17 @@ def parse_fill(raw: Mapping[str, Any], market: Market, unit: AmountUnit) -> Fill
 
 
 def parse_funding_payment(
-    raw: Mapping[str, Any], market: Market, unit: AmountUnit
+    raw: Mapping[str, Any], market: Market, unit: AmountUnit, paid_positive: bool = True
 ) -> FundingPayment:
     """ccxt funding history entry → FundingPayment (positive = received).
 
-    ccxt passes Bybit's ``execFee`` through as ``amount``: positive when the account paid. The
+    ccxt passes Bybit's ``execFee`` through as ``amount``: positive when the account paid
+    (``paid_positive``); other exchanges' income rows are positive when received. The
     currency is the market's settle coin (ccxt labels inverse funding "USD", which is wrong).
     """
     info = raw.get("info") or {}
-    paid = dec(raw.get("amount")) or ZERO
+    amount = dec(raw.get("amount")) or ZERO
+    paid = amount if paid_positive else -amount
     quantity = contracts_from_amount(market, dec(info.get("execQty")) or ZERO, unit)
     # Bybit reports the side of the funding execution; a short position shows as "Sell".
     signed = -quantity if str(info.get("side", "")).lower() == "sell" else quantity
@@ -233,3 +268,55 @@ def parse_key_info(result: Mapping[str, Any]) -> KeyInfo:
         ip_whitelisted=bool(ips) and ips != ["*"],
         permissions=permissions,
     )
+
+
+def balance_totals(
+    balance: Mapping[str, Any], from_info: InfoRows | None = None
+) -> dict[str, Decimal]:
+    """coin → total of a ccxt balance (numbers only; empty totals dropped).
+
+    ``from_info``: read each coin's total from the raw rows instead, for exchanges whose unified
+    total is empty or means something else (BingX coin-M, MEXC futures).
+    """
+    if from_info is not None:
+        rows = (balance.get("info") or {}).get(from_info.rows_key) or []
+        result: dict[str, Decimal] = {}
+        for row in rows:
+            coin = row.get(from_info.coin_key) if isinstance(row, Mapping) else None
+            amount = dec(row.get(from_info.amount_key)) if coin else None
+            if coin and amount is not None:
+                result[str(coin)] = result.get(str(coin), ZERO) + amount
+        return result
+    totals = balance.get("total") or {}
+    return {coin: amount for coin, value in totals.items() if (amount := dec(value)) is not None}
+
+
+def parse_margin_wallets(
+    balance: Mapping[str, Any],
+    positions: Sequence[Mapping[str, Any]],
+    markets: Mapping[str, Market],
+    total: WalletTotal = "wallet",
+    from_info: InfoRows | None = None,
+) -> dict[str, MarginWallet]:
+    """Coin-margined wallets from a ccxt balance and ccxt positions (coin → wallet, in coin).
+
+    The unrealized PnL of the inverse positions is summed per settle coin. Where the exchange's
+    total already is equity (``total="equity"``: Binance COIN-M, OKX, Deribit, BingX, MEXC), the
+    realized balance is total − PnL, so that equity is not counted twice.
+    """
+    totals = balance_totals(balance, from_info)
+    upnl: dict[str, Decimal] = {}
+    for raw in positions:
+        market = markets.get(str(raw.get("symbol", "")))
+        if market is not None and market.is_inverse:
+            upnl[market.settle] = upnl.get(market.settle, ZERO) + (
+                dec(raw.get("unrealizedPnl")) or ZERO
+            )
+    wallets: dict[str, MarginWallet] = {}
+    for coin in sorted(set(totals) | set(upnl)):
+        pnl = upnl.get(coin, ZERO)
+        amount = totals.get(coin, ZERO)
+        realized = amount - pnl if total == "equity" and coin in totals else amount
+        if realized != 0 or pnl != 0:
+            wallets[coin] = MarginWallet(coin, realized, pnl)
+    return wallets

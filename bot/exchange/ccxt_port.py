@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import dataclasses
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -20,6 +21,7 @@ from ccxt.base import errors as ccxt_errors
 from bot.config.models import ExchangeConfig
 from bot.config.secrets import Credentials
 from bot.core.types import (
+    TERMINAL_STATES,
     Candle,
     Fill,
     FundingPayment,
@@ -34,11 +36,14 @@ from bot.core.types import (
     Ticker,
 )
 from bot.exchange.ccxt_parse import (
+    amount_from_contracts,
+    client_id_of,
     dec,
     from_ms,
     parse_fill,
     parse_funding_payment,
     parse_key_info,
+    parse_margin_wallets,
     parse_market,
     parse_order,
     parse_position,
@@ -56,7 +61,7 @@ from bot.exchange.errors import (
     RateLimitedError,
     TemporaryExchangeError,
 )
-from bot.exchange.profiles import ExchangeProfile, profile_for
+from bot.exchange.profiles import ExchangeProfile, NoSandboxError, profile_for, venue_refusal
 from bot.exchange.retry import RetryPolicy, with_retries
 from bot.logs import scrub_text
 
@@ -73,23 +78,38 @@ class CcxtPort:
     """ExchangePort implementation for any ccxt exchange with a profile."""
 
     def __init__(
-        self, client: Any, profile: ExchangeProfile, retry: RetryPolicy | None = None
+        self,
+        client: Any,
+        profile: ExchangeProfile,
+        retry: RetryPolicy | None = None,
+        read_only_reason: str | None = None,
     ) -> None:
         self.client = client
         self.profile = profile
         self.retry = retry or RetryPolicy()
+        # Set when the venue may be read but never traded (see profiles.venue_refusal).
+        self.read_only_reason = read_only_reason
         self._markets: dict[str, Market] | None = None
         self._exchange_now: datetime | None = None
 
     @classmethod
     def from_config(
-        cls, config: ExchangeConfig, credentials: Credentials, rate_limit_ms: int | None = None
+        cls,
+        config: ExchangeConfig,
+        credentials: Credentials,
+        rate_limit_ms: int | None = None,
+        *,
+        profile: ExchangeProfile | None = None,
     ) -> CcxtPort:
         """Build the ccxt client: testnet/demo unless mainnet was opted into, URL override last.
 
         ``rate_limit_ms`` overrides ccxt's per-exchange pacing (only for a local emulator).
+        ``profile`` defaults to the exchange's own (``profiles.spot_source_profile`` for a
+        read-only spot source). An exchange without a sandbox asked for ``testnet`` gets a
+        read-only port: reads work (plan-only, --dry-run), every trading call raises
+        ``NoSandboxError``.
         """
-        profile = profile_for(config.id)
+        profile = profile or profile_for(config.id)
         client_class = getattr(ccxt_async, profile.ccxt_id)
         overrides: dict[str, Any] = {} if rate_limit_ms is None else {"rateLimit": rate_limit_ms}
         client = client_class(
@@ -114,7 +134,8 @@ class CcxtPort:
         if config.url:
             # Sandbox mode replaces urls["api"]; the override must come after it.
             client.urls["api"] = {key: config.url.rstrip("/") for key in client.urls["api"]}
-        return cls(client, profile)
+        read_only = venue_refusal(profile, testnet=config.testnet, url=config.url)
+        return cls(client, profile, read_only_reason=read_only)
 
     @property
     def name(self) -> str:
@@ -199,39 +220,44 @@ class CcxtPort:
         if self._markets is None:
             raw = await self._call("load_markets", self.client.load_markets)
             markets = (
-                parse_market(m, self.client.precisionMode, self.profile.min_amount_is_contract_size)
+                parse_market(
+                    m,
+                    self.client.precisionMode,
+                    self.profile.min_amount_is_contract_size,
+                    self.profile.amount_unit,
+                )
                 for m in raw.values()
             )
             self._markets = {m.symbol: m for m in markets if m is not None}
         return self._markets
 
     async def fetch_spot_balances(self) -> Mapping[str, Decimal]:
+        if self.profile.spot_balance_params is None:
+            return {}  # no spot wallet behind this ccxt id (holdings.sources reads it)
         if await self._is_unified():
             return {}  # one wallet: its coins are margin (see fetch_margin_wallets)
-        params = dict(self.profile.spot_balance_params)
-        balance = await self._call("fetch_balance", lambda: self.client.fetch_balance(params))
+        return await self.fetch_balance_totals(self.profile.spot_balance_params)
+
+    async def fetch_balance_totals(self, params: Mapping[str, Any]) -> Mapping[str, Decimal]:
+        """Nonzero coin totals of one ccxt ``fetch_balance(params)`` (a spot source's wallet)."""
+        query = dict(params)
+        balance = await self._call("fetch_balance", lambda: self.client.fetch_balance(query))
         return {c: v for c, v in _totals(balance).items() if v != 0}
 
     async def fetch_margin_wallets(self) -> Mapping[str, MarginWallet]:
         params = dict(self.profile.margin_balance_params)
         balance = await self._call("fetch_balance", lambda: self.client.fetch_balance(params))
-        totals = _totals(balance)
-        upnl: dict[str, Decimal] = {}
         markets = await self.load_markets()
+        raw_positions: list[dict[str, Any]] = []
         if self.client.has.get("fetchPositions"):
             raw_positions = await self._call("fetch_positions", self.client.fetch_positions)
-            for raw in raw_positions:
-                market = markets.get(raw.get("symbol", ""))
-                if market is not None and market.is_inverse:
-                    upnl[market.settle] = upnl.get(market.settle, ZERO) + (
-                        dec(raw.get("unrealizedPnl")) or ZERO
-                    )
-        coins = set(totals) | set(upnl)
-        return {
-            coin: MarginWallet(coin, totals.get(coin, ZERO), upnl.get(coin, ZERO))
-            for coin in sorted(coins)
-            if totals.get(coin, ZERO) != 0 or upnl.get(coin, ZERO) != 0
-        }
+        return parse_margin_wallets(
+            balance,
+            raw_positions,
+            markets,
+            self.profile.margin_total,
+            self.profile.margin_total_from_info,
+        )
 
     async def _is_unified(self) -> bool:
         """One wallet for spot and derivatives (Bybit UTA): ask ccxt, which asks once."""
@@ -257,6 +283,14 @@ class CcxtPort:
             if raw is None or raw.get("symbol") != symbol:
                 continue  # omitted by the exchange: the caller treats it as unknown, not flat
             positions[symbol] = parse_position(raw, markets[symbol], self.profile.amount_unit)
+        if positions and self.profile.position_mode_check == "fetch_position_mode":
+            # ccxt leaves ``hedged`` unset on these exchanges' positions: ask the account.
+            first = next(iter(positions))
+            mode = await self._call(
+                "fetch_position_mode", lambda: self.client.fetch_position_mode(first)
+            )
+            hedged = bool((mode or {}).get("hedged"))
+            positions = {s: dataclasses.replace(p, hedge_mode=hedged) for s, p in positions.items()}
         return positions
 
     async def fetch_tickers(self, symbols: Sequence[str]) -> Mapping[str, Ticker]:
@@ -337,7 +371,7 @@ class CcxtPort:
     async def fetch_fills(self, symbol: str, since: datetime | None) -> Sequence[Fill]:
         markets = await self.load_markets()
         trades = await self._history("fetch_my_trades", self.client.fetch_my_trades, symbol, since)
-        return [parse_fill(t, markets[symbol], self.profile.amount_unit) for t in trades]
+        return [self._fill(t, markets[symbol]) for t in trades]
 
     async def _history(
         self, operation: str, fetch: Any, symbol: str, since: datetime | None
@@ -372,20 +406,43 @@ class CcxtPort:
         rows = await self._history(
             "fetch_funding_history", self.client.fetch_funding_history, symbol, since
         )
-        return [parse_funding_payment(r, markets[symbol], self.profile.amount_unit) for r in rows]
+        return [
+            parse_funding_payment(
+                r, markets[symbol], self.profile.amount_unit, self.profile.funding_paid_positive
+            )
+            for r in rows
+        ]
 
     # -- orders -------------------------------------------------------------------------------
 
     def _ccxt_amount(self, market: Market, contracts: Decimal) -> float:
-        if self.profile.amount_unit == "usd" and market.is_inverse:
-            return float(contracts * market.contract_size)
-        if self.profile.amount_unit == "coin":
-            return float(contracts * market.contract_size)
-        return float(contracts)
+        return float(amount_from_contracts(market, contracts, self.profile.amount_unit))
+
+    def _order(self, raw: Mapping[str, Any], market: Market) -> OrderStatus:
+        status = parse_order(raw, market, self.profile.amount_unit, self.profile.client_id_info_key)
+        own = self.profile.own_client_id(status.client_order_id)
+        return dataclasses.replace(status, client_order_id=own)
+
+    def _fill(self, raw: Mapping[str, Any], market: Market) -> Fill:
+        fill = parse_fill(raw, market, self.profile.amount_unit, self.profile.client_id_info_key)
+        if fill.client_order_id is None:
+            return fill
+        return dataclasses.replace(
+            fill, client_order_id=self.profile.own_client_id(fill.client_order_id)
+        )
+
+    def _is_mine(self, raw: Mapping[str, Any], client_order_id: str) -> bool:
+        echoed = client_id_of(raw, self.profile.client_id_info_key)
+        return echoed == self.profile.exchange_client_id(client_order_id)
+
+    def _refuse_if_read_only(self) -> None:
+        if self.read_only_reason is not None:
+            raise NoSandboxError(self.read_only_reason)
 
     def order_params(self, request: OrderRequest) -> dict[str, Any]:
         """The ccxt params for an order (client id, reduce-only, post-only) per the profile."""
-        params: dict[str, Any] = {self.profile.client_id_param: request.client_order_id}
+        client_id = self.profile.exchange_client_id(request.client_order_id)
+        params: dict[str, Any] = {self.profile.client_id_param: client_id}
         if request.reduce_only:
             params["reduceOnly"] = True
         if request.post_only:
@@ -393,6 +450,7 @@ class CcxtPort:
         return params
 
     async def create_order(self, request: OrderRequest) -> OrderStatus:
+        self._refuse_if_read_only()
         markets = await self.load_markets()
         market = markets[request.symbol]
         amount = self._ccxt_amount(market, request.contracts)
@@ -431,11 +489,26 @@ class CcxtPort:
             return None
 
     async def cancel_order(self, symbol: str, client_order_id: str) -> OrderStatus:
-        params = {self.profile.client_id_query_param: client_order_id}
+        self._refuse_if_read_only()
+        order_id: str | None = None
+        params: dict[str, Any] = {}
+        if self.profile.client_id_lookup == "scan_open_and_closed":
+            # No cancel-by-client-id through ccxt here: find the order, cancel it by its id.
+            found = await self.fetch_order_by_client_id(symbol, client_order_id)
+            if found is None:
+                raise OrderNotFoundError(f"{client_order_id} not found")
+            if found.state in TERMINAL_STATES or found.exchange_order_id is None:
+                return found
+            order_id = found.exchange_order_id
+        else:
+            query = self.profile.exchange_client_id(client_order_id)
+            params = {self.profile.client_id_query_param: query}
         # Filled or cancelled meanwhile (110001): the status read below says which.
         with contextlib.suppress(OrderNotFoundError):
             await self._call(
-                "cancel_order", lambda: self.client.cancel_order(None, symbol, params), retry=False
+                "cancel_order",
+                lambda: self.client.cancel_order(order_id, symbol, params),
+                retry=False,
             )
         status = await self.fetch_order_by_client_id(symbol, client_order_id)
         if status is None:
@@ -447,7 +520,18 @@ class CcxtPort:
     ) -> OrderStatus | None:
         markets = await self.load_markets()
         market = markets[symbol]
-        unit = self.profile.amount_unit
+        if self.profile.client_id_lookup == "fetch_order_param":
+            query = {
+                self.profile.client_id_query_param: self.profile.exchange_client_id(client_order_id)
+            }
+            try:
+                row = await self._call(
+                    "fetch_order_by_client_id",
+                    lambda: self.client.fetch_order(None, symbol, dict(query)),
+                )
+            except OrderNotFoundError:
+                return None
+            return self._order(row, market) if row else None
         if self.profile.client_id_lookup == "bybit_order_link_id":
             params = {self.profile.client_id_query_param: client_order_id}
             for fetch in (
@@ -459,19 +543,19 @@ class CcxtPort:
                     lambda f=fetch: f(symbol, None, None, dict(params)),  # type: ignore[misc]
                 )
                 for row in rows:
-                    if row.get("clientOrderId") == client_order_id:
-                        return parse_order(row, market, unit)
+                    if self._is_mine(row, client_order_id):
+                        return self._order(row, market)
             trades = await self._call(
                 "fetch_my_trades",
                 lambda: self.client.fetch_my_trades(symbol, None, None, dict(params)),
             )
-            fills = [parse_fill(t, market, unit) for t in trades]
+            fills = [self._fill(t, market) for t in trades]
             return status_from_fills(client_order_id, symbol, fills)
         for fetch in (self.client.fetch_open_orders, self.client.fetch_closed_orders):
             rows = await self._call("scan_orders", lambda f=fetch: f(symbol))  # type: ignore[misc]
             for row in rows:
-                if row.get("clientOrderId") == client_order_id:
-                    return parse_order(row, market, unit)
+                if self._is_mine(row, client_order_id):
+                    return self._order(row, market)
         return None
 
     async def fetch_open_orders(self, symbols: Sequence[str]) -> Sequence[OrderStatus]:
@@ -482,10 +566,11 @@ class CcxtPort:
                 "fetch_open_orders",
                 lambda s=symbol: self.client.fetch_open_orders(s),  # type: ignore[misc]
             )
-            statuses.extend(parse_order(r, markets[symbol], self.profile.amount_unit) for r in rows)
+            statuses.extend(self._order(r, markets[symbol]) for r in rows)
         return statuses
 
     async def set_leverage(self, symbol: str, leverage: Decimal) -> None:
+        self._refuse_if_read_only()
         if not self.profile.supports_set_leverage:
             return
         try:
@@ -496,6 +581,7 @@ class CcxtPort:
             raise self._translate(exc, sending_order=False) from exc
 
     async def set_margin_mode(self, symbol: str, mode: MarginMode, leverage: Decimal) -> None:
+        self._refuse_if_read_only()
         if not self.profile.supports_set_margin_mode:
             return
         try:

@@ -1,17 +1,46 @@
 """Declarative per-exchange facts the generic ccxt adapter needs.
 
 Every difference between exchanges that would otherwise become an ``if exchange == ...`` branch
-lives here as data. Adding an exchange is adding a profile (and its tests).
+lives here as data. Adding an exchange is adding a profile (and its tests in tests/exchanges/,
+which feed recorded exchange answers through ccxt's own parsers into the adapter).
+
+Each profile was checked against the installed ccxt (4.5.x): its ``has`` flags, ``urls`` (test,
+demo), how it passes a client order id, its ``fetch_balance`` branches and what ``create_order``'s
+amount means for inverse markets. The checks are quoted next to the values.
 """
 
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from bot.core.ids import PREFIX as CLIENT_ID_PREFIX
+from bot.exchange.errors import PermanentExchangeError
+
 AmountUnit = Literal["contracts", "usd", "coin"]
-ClientIdLookup = Literal["bybit_order_link_id", "scan_open_and_closed"]
+# bybit_order_link_id: Bybit's open/closed lists filtered by orderLinkId, then executions.
+# fetch_order_param: one fetch_order(None, symbol, {client_id_query_param: id}).
+# scan_open_and_closed: list open then closed orders and compare the client id.
+ClientIdLookup = Literal["bybit_order_link_id", "fetch_order_param", "scan_open_and_closed"]
 SandboxKind = Literal["testnet", "demo", "none"]
+# What ccxt's unified ``total`` of the coin-margined wallet is: the realized wallet balance, or
+# equity (balance + unrealized PnL of the positions).
+WalletTotal = Literal["wallet", "equity"]
+# position_field: ccxt's position ``hedged`` flag says it; fetch_position_mode: ask the account;
+# one_way_only: the exchange has no two-sided mode.
+PositionModeCheck = Literal["position_field", "fetch_position_mode", "one_way_only"]
+ClientIdCharset = Literal["any", "alphanumeric"]
+
+
+@dataclass(frozen=True)
+class InfoRows:
+    """Where the per-coin wallet total sits in ccxt's raw balance ``info``, for exchanges whose
+    unified ``total`` is empty or means something else (``info[rows_key][i][amount_key]``)."""
+
+    rows_key: str
+    coin_key: str
+    amount_key: str
 
 
 @dataclass(frozen=True)
@@ -19,44 +48,90 @@ class ExchangeProfile:
     """What differs between exchanges, for the adapter."""
 
     ccxt_id: str
-    # What an order amount means: contracts (Bybit, OKX, Binance COIN-M), USD (Deribit), coin.
+    display_name: str = ""
+    # What an order amount means: contracts (Bybit, OKX, Binance COIN-M, BingX, MEXC), or the
+    # contract's face unit (Deribit: USD for inverse, coin for linear: "usd"), or coin.
     amount_unit: AmountUnit = "contracts"
-    # ccxt fetch_balance params that return the coin-margined wallet, and the spot wallet.
+    # ccxt fetch_balance params that return the coin-margined wallet, and the spot wallet (None:
+    # this ccxt id has no spot wallet; read spot coins through holdings.sources instead).
     margin_balance_params: dict[str, Any] = field(default_factory=dict)
-    spot_balance_params: dict[str, Any] = field(default_factory=lambda: {"type": "spot"})
+    spot_balance_params: dict[str, Any] | None = field(default_factory=lambda: {"type": "spot"})
+    margin_total: WalletTotal = "wallet"
+    margin_total_from_info: InfoRows | None = None
     # ccxt param name for our client order id (ccxt's unified name, or e.g. Deribit's "label").
     client_id_param: str = "clientOrderId"
     # The raw exchange param that filters order queries/cancels by our client id.
     client_id_query_param: str = "clientOrderId"
     client_id_lookup: ClientIdLookup = "scan_open_and_closed"
+    # Raw order/trade field holding our id when ccxt leaves ``clientOrderId`` empty.
+    client_id_info_key: str | None = None
+    client_id_charset: ClientIdCharset = "any"
+    client_id_max_length: int = 36
+    position_mode_check: PositionModeCheck = "position_field"
     supports_set_leverage: bool = True
     supports_set_margin_mode: bool = True
     # Exchange error codes that only say "already set to that value".
     not_modified_codes: tuple[str, ...] = ()
     sandbox: SandboxKind = "testnet"
+    sandbox_note: str = ""
     # Market categories to load (ccxt options["fetchMarkets"]["types"] style), to save calls.
     ccxt_options: dict[str, Any] = field(default_factory=dict)
     # Options that skip start-up discovery calls ccxt would otherwise make.
     has_overrides: dict[str, Any] = field(default_factory=dict)
     inverse_perps: bool = True
     linear_perps: bool = True
-    dated_futures: bool = True
+    dated_futures: bool = True  # inverse dated futures (for rolling hedges)
     funding_interval_source: str = "market info"
+    # ccxt's funding-history ``amount`` is positive when the account PAID (Bybit's execFee);
+    # False where it is the signed income (positive when received).
+    funding_paid_positive: bool = False
     # ccxt implicit-API method that returns the key's permissions, and how to read it.
     key_info_method: str | None = None
     min_amount_is_contract_size: bool = False  # see ccxt_parse.parse_market
+    quirks: tuple[str, ...] = ()
+
+    @property
+    def title(self) -> str:
+        return self.display_name or self.ccxt_id
+
+    def exchange_client_id(self, client_order_id: str) -> str:
+        """Our client order id as this exchange accepts it (OKX: letters and digits, 32 at most).
+
+        Deterministic, so a lookup by the same id finds the same order; see ``own_client_id``.
+        """
+        value = client_order_id
+        if self.client_id_charset == "alphanumeric":
+            value = "".join(ch for ch in value if ch.isalnum())
+        return value[: self.client_id_max_length]
+
+    def own_client_id(self, exchange_id: str) -> str:
+        """The exchange's echo of one of our client ids → ours (``hb…`` → ``hb-…``)."""
+        bare = CLIENT_ID_PREFIX.replace("-", "")
+        if (
+            self.client_id_charset == "alphanumeric"
+            and exchange_id.startswith(bare)
+            and not exchange_id.startswith(CLIENT_ID_PREFIX)
+        ):
+            return CLIENT_ID_PREFIX + exchange_id[len(bare) :]
+        return exchange_id
 
 
 BYBIT = ExchangeProfile(
     ccxt_id="bybit",
+    display_name="Bybit (inverse perpetuals and futures)",
     amount_unit="contracts",
     margin_balance_params={"type": "swap", "subType": "inverse"},
     spot_balance_params={"type": "spot"},
+    margin_total="wallet",  # ccxt bybit parse_balance: total = walletBalance
     client_id_param="clientOrderId",
     client_id_query_param="orderLinkId",
     client_id_lookup="bybit_order_link_id",
+    client_id_info_key="orderLinkId",
+    client_id_max_length=36,
+    position_mode_check="position_field",  # positionIdx != 0 → hedged
     not_modified_codes=("110043", "110025", "110026"),
     sandbox="testnet",
+    sandbox_note="api-testnet.bybit.com (set_sandbox_mode)",
     ccxt_options={
         # inverse: the hedges; spot: prices and candles of coins without their own perp.
         "fetchMarkets": {"types": ["inverse", "spot"]},
@@ -69,11 +144,177 @@ BYBIT = ExchangeProfile(
     # Skips the signed coin-info call at load_markets: we need no deposit/withdraw metadata.
     has_overrides={"fetchCurrencies": False},
     funding_interval_source="instruments-info fundingInterval (minutes)",
+    funding_paid_positive=True,  # ccxt passes execFee through: positive when paid
     key_info_method="privateGetV5UserQueryApi",
     min_amount_is_contract_size=True,
+    quirks=(
+        "1 USD contracts; ccxt copies minOrderQty into contractSize and limits.amount.min",
+        "unified account 2.0: spot coins are margin and count once, as collateral",
+    ),
 )
 
-PROFILES: dict[str, ExchangeProfile] = {profile.ccxt_id: profile for profile in (BYBIT,)}
+BINANCECOINM = ExchangeProfile(
+    ccxt_id="binancecoinm",
+    display_name="Binance COIN-M futures",
+    # dapi quantity is in contracts: 100 USD (BTCUSD_PERP), 10 USD (ETH and altcoin perps).
+    amount_unit="contracts",
+    # ccxt's binancecoinm sets defaultSubType "inverse": a plain fetch_balance reads the dapi
+    # account; it has no spot wallet of its own (a {"type": "spot"} call still goes to dapi).
+    margin_balance_params={},
+    spot_balance_params=None,
+    margin_total="equity",  # ccxt: total = marginBalance = walletBalance + unrealizedProfit
+    client_id_param="clientOrderId",  # ccxt sends it as newClientOrderId
+    client_id_query_param="origClientOrderId",
+    client_id_lookup="fetch_order_param",
+    client_id_max_length=36,
+    position_mode_check="position_field",  # ccxt: hedged = positionSide != "BOTH"
+    not_modified_codes=("-4046", "-4059"),  # margin type / position side already as asked
+    sandbox="demo",
+    sandbox_note="demo-dapi.binance.com (enable_demo_trading; not the futures testnet)",
+    ccxt_options={"fetchMarkets": {"types": ["inverse"]}, "defaultSubType": "inverse"},
+    has_overrides={"fetchCurrencies": False},
+    linear_perps=False,  # USDⓈ-M is another ccxt id (binanceusdm)
+    dated_futures=True,
+    funding_interval_source="fundingInfo (ccxt funding rate 'interval')",
+    funding_paid_positive=False,  # income: negative when paid
+    quirks=(
+        "spot coins live in another ccxt id (binance): list it under holdings.sources",
+        "demo trading is the dry-run venue; the futures testnet is deprecated",
+    ),
+)
+
+BINGX = ExchangeProfile(
+    ccxt_id="bingx",
+    display_name="BingX (coin-M perpetuals)",
+    amount_unit="contracts",  # cswap quantity in contracts (ccxt contractSize from 'size')
+    margin_balance_params={"type": "swap", "subType": "inverse"},
+    spot_balance_params={"type": "spot"},
+    # ccxt reads 'maxWithdrawAmount' for total, which the cswap balance answer does not carry.
+    margin_total="equity",
+    margin_total_from_info=InfoRows("data", "asset", "equity"),
+    client_id_param="clientOrderId",  # ccxt sends it as clientOrderID on swaps
+    client_id_query_param="clientOrderID",
+    client_id_lookup="scan_open_and_closed",
+    client_id_max_length=40,
+    position_mode_check="fetch_position_mode",  # ccxt parse_position leaves hedged None
+    sandbox="testnet",
+    sandbox_note="open-api-vst.bingx.com (VST demo funds, set_sandbox_mode)",
+    ccxt_options={"defaultType": "swap", "defaultSubType": "inverse"},
+    has_overrides={"fetchCurrencies": False},
+    dated_futures=False,
+    funding_interval_source="premiumIndex nextFundingTime (8 h unless stated)",
+    quirks=("ccxt's unified coin-M balance total is empty: equity is read from the raw rows",),
+)
+
+MEXC = ExchangeProfile(
+    ccxt_id="mexc",
+    display_name="MEXC futures",
+    amount_unit="contracts",  # contract 'vol'
+    margin_balance_params={"type": "swap"},
+    spot_balance_params={"type": "spot"},
+    # ccxt leaves total to free + used (availableBalance + frozenBalance): position margin and
+    # PnL are missing, so equity is read from the raw asset rows.
+    margin_total="equity",
+    margin_total_from_info=InfoRows("data", "currency", "equity"),
+    client_id_param="clientOrderId",  # ccxt sends it as externalOid
+    client_id_query_param="externalOid",
+    client_id_lookup="scan_open_and_closed",
+    client_id_max_length=32,
+    client_id_charset="alphanumeric",
+    position_mode_check="fetch_position_mode",  # ccxt parse_position leaves hedged None
+    sandbox="none",
+    sandbox_note="no sandbox or demo API: only plan-only and --dry-run without HEDGEBOT_LIVE",
+    # ccxt 4.5 lists every contract (its options.fetchMarkets.types is not applied to swaps).
+    ccxt_options={"defaultType": "swap"},
+    has_overrides={"fetchCurrencies": False},
+    dated_futures=False,
+    funding_interval_source="contract detail / funding rate collectCycle (hours)",
+    quirks=(
+        "isolated margin orders need a leverage param: use margin_mode cross",
+        "futures order endpoints have been restricted for many accounts: dry-run first",
+    ),
+)
+
+WEEX = ExchangeProfile(
+    ccxt_id="weex",
+    display_name="WEEX (USDT-margined perpetuals)",
+    # ccxt weex: contract quantity = amount_to_precision(amount) with precision.amount equal to
+    # contractVal (0.001 ETH): amounts are in coin.
+    amount_unit="coin",
+    margin_balance_params={"type": "swap"},
+    spot_balance_params={"type": "spot"},
+    margin_total="wallet",  # ccxt weex parse_balance: total = 'balance'
+    client_id_param="clientOrderId",
+    client_id_query_param="clientOrderId",
+    client_id_lookup="scan_open_and_closed",
+    client_id_max_length=40,
+    position_mode_check="position_field",
+    sandbox="testnet",
+    sandbox_note="demo trading on the live host (set_sandbox_mode: SUSDT linear markets only)",
+    ccxt_options={"defaultType": "swap"},
+    has_overrides={"fetchCurrencies": False},
+    # ccxt weex: features.swap.inverse is None and every listed contract settles in USDT.
+    inverse_perps=False,
+    dated_futures=False,
+    funding_interval_source="contract info",
+    quirks=("no coin-margined contracts in ccxt: no inverse hedge; spot source or linear only",),
+)
+
+OKX = ExchangeProfile(
+    ccxt_id="okx",
+    display_name="OKX (coin-margined swaps and futures)",
+    amount_unit="contracts",  # sz in contracts: BTC-USD-SWAP 100 USD, others 10 USD
+    # One trading account: coins there are margin (and counted once, as collateral); coins in
+    # the funding account are plain holdings.
+    margin_balance_params={"type": "trading"},
+    spot_balance_params={"type": "funding"},
+    margin_total="equity",  # ccxt okx parse_trading_balance: total = eq
+    client_id_param="clientOrderId",  # ccxt sends it as clOrdId
+    client_id_query_param="clOrdId",
+    client_id_lookup="fetch_order_param",
+    client_id_charset="alphanumeric",  # clOrdId: letters and digits, 1-32
+    client_id_max_length=32,
+    position_mode_check="position_field",  # ccxt: hedged = posSide != "net"
+    not_modified_codes=("59000",),
+    sandbox="testnet",
+    sandbox_note="www.okx.com with x-simulated-trading: 1 (demo trading keys)",
+    ccxt_options={"fetchMarkets": {"types": ["spot", "swap", "future"]}},
+    has_overrides={"fetchCurrencies": False},
+    funding_interval_source="funding-rate fundingTime/nextFundingTime",
+    funding_paid_positive=False,  # bills balChg: positive when received
+    quirks=("account mode must allow derivatives (single- or multi-currency margin)",),
+)
+
+DERIBIT = ExchangeProfile(
+    ccxt_id="deribit",
+    display_name="Deribit (inverse perpetuals and futures)",
+    # ccxt deribit create_order: "For perpetual and inverse futures the amount is in USD
+    # units"; linear (USDC/USDT) amounts are in coin: the contract's face unit either way.
+    amount_unit="usd",
+    margin_balance_params={"code": "BTC"},
+    spot_balance_params=None,  # spot coins sit in the same currency account: they are margin
+    margin_total="equity",  # ccxt deribit parse_balance: total = equity
+    client_id_param="label",  # ccxt passes unknown params through; label ≤ 64 chars
+    client_id_query_param="label",
+    client_id_lookup="scan_open_and_closed",
+    client_id_info_key="label",  # ccxt parse_order sets clientOrderId None
+    client_id_max_length=64,
+    position_mode_check="one_way_only",
+    supports_set_leverage=False,  # leverage follows the margin posted
+    supports_set_margin_mode=False,
+    sandbox="testnet",
+    sandbox_note="test.deribit.com (set_sandbox_mode)",
+    has_overrides={"fetchCurrencies": False},
+    funding_interval_source="continuous (8 h rate, accrued every tick)",
+    quirks=(
+        "balance params select one currency account (code: BTC); add ETH for ETH hedges",
+        "no funding history in ccxt: funding shows in the wallet balance",
+    ),
+)
+
+PROFILES: dict[str, ExchangeProfile] = {
+    profile.ccxt_id: profile for profile in (BYBIT, BINANCECOINM, BINGX, MEXC, WEEX, OKX, DERIBIT)
+}
 
 
 def profile_for(exchange_id: str) -> ExchangeProfile:
@@ -85,3 +326,54 @@ def profile_for(exchange_id: str) -> ExchangeProfile:
         raise ValueError(
             f"exchange {exchange_id!r} is not supported (supported: {supported}, sim)"
         ) from None
+
+
+def spot_source_profile(exchange_id: str) -> ExchangeProfile:
+    """The profile for reading spot balances only: the exchange's own when there is one, else
+    a read-only default (``fetch_balance({"type": "spot"})``) for any ccxt exchange."""
+    known = PROFILES.get(exchange_id)
+    if known is not None:
+        return known
+    return ExchangeProfile(
+        ccxt_id=exchange_id,
+        display_name=f"{exchange_id} (spot balances only)",
+        inverse_perps=False,
+        linear_perps=False,
+        dated_futures=False,
+        has_overrides={"fetchCurrencies": False},
+    )
+
+
+def ccxt_available(exchange_id: str) -> bool:
+    """Whether the installed ccxt has this exchange (in its async flavour)."""
+    module = importlib.import_module("ccxt.async_support")
+    return hasattr(module, exchange_id)
+
+
+class NoSandboxError(PermanentExchangeError):
+    """A sandbox was asked for on an exchange that has none, and the action would trade."""
+
+
+def venue_refusal(profile: ExchangeProfile, *, testnet: bool, url: str | None) -> str | None:
+    """Why this port may read but never trade, or None.
+
+    ``testnet: true`` on an exchange without a sandbox (``sandbox: none``, e.g. MEXC) cannot be
+    honoured: the only API is the live one. Reading it is allowed (plan-only, ``--dry-run``);
+    trading needs ``testnet: false`` (and ``HEDGEBOT_LIVE=1``). A base-URL override (a local
+    emulator) is its own venue and is never refused.
+    """
+    if not testnet or profile.sandbox != "none" or url:
+        return None
+    return (
+        f"{profile.ccxt_id} has no sandbox or demo API, so 'testnet: true' cannot be honoured: "
+        "only plan-only and --dry-run may run against it. To trade live, set "
+        "'exchange.testnet: false' and HEDGEBOT_LIVE=1"
+    )
+
+
+def check_venue(profile: ExchangeProfile, *, testnet: bool, url: str | None, dry_run: bool) -> None:
+    """Raise ``NoSandboxError`` when a trading (not dry-run) start asks for a sandbox the
+    exchange does not have. For the start-up path: call it before building the port."""
+    refusal = venue_refusal(profile, testnet=testnet, url=url)
+    if refusal is not None and not dry_run:
+        raise NoSandboxError(refusal)

@@ -195,11 +195,36 @@ class ReplayFeed:
         missing = sorted((wanted or set()) - set(self._series))
         if missing:
             raise ReplayDataError(str(root), None, f"no candle file for {', '.join(missing)}")
+        self._init_range(str(root), step)
+
+    @classmethod
+    def from_series(cls, series: Iterable[Series], source: str = "<series>") -> ReplayFeed:
+        """A feed over candles loaded elsewhere (e.g. by a faster or converting loader), with the
+        folder constructor's checks: one timeframe, one series per coin, overlapping ranges.
+        ``source`` names the data in error messages. The series are used as given (not copied)."""
+        feed = cls.__new__(cls)
+        feed._series = {}
+        step: int | None = None
+        for s in series:
+            if step is not None and s.step != step:
+                raise ReplayDataError(source, None, f"timeframe {s.step}s differs from {step}s")
+            if s.coin in feed._series:
+                raise ReplayDataError(source, None, f"a second series for {s.coin}")
+            if not s.opens or len(s.slot) != (s.opens[-1] - s.opens[0]) // s.step + 1:
+                raise ReplayDataError(source, None, f"{s.coin}: empty, or slots not built")
+            step = s.step
+            feed._series[s.coin] = s
+        if step is None:
+            raise ReplayDataError(source, None, "no candle series")
+        feed._init_range(source, step)
+        return feed
+
+    def _init_range(self, source: str, step: int) -> None:
         self._step = step
         self._start = max(s.first for s in self._series.values())
         self._end = min(s.end for s in self._series.values())
         if self._start > self._end:
-            raise ReplayDataError(str(root), None, "the coins' candle ranges do not overlap")
+            raise ReplayDataError(source, None, "the coins' candle ranges do not overlap")
         self.gaps: list[Gap] = sorted(
             (g for s in self._series.values() for g in s.gaps), key=lambda g: (g.from_open, g.coin)
         )

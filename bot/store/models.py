@@ -251,3 +251,8 @@ class FundingPaymentRow(AccountMixin, Base):
     position_contracts: Mapped[Decimal]  # signed, at settlement
     amount: Mapped[Decimal]  # signed, in currency: positive received
     currency: Mapped[str] = mapped_column(Coin)
+
+
+# Tables of other modules, registered on Base.metadata (Alembic compares against it).
+from bot.store import alert_models as _alert_models  # noqa: E402, F401
+from bot.store import rule_models as _rule_models  # noqa: E402, F401

@@ -16,9 +16,7 @@ from bot.config.loader import ConfigError, ConfigProblem, load_config, parse_con
 from bot.config.models import Config
 
 REPO = Path(__file__).resolve().parents[2]
-KNOWN_TOP_LEVEL = (
-    "exchange, holdings, rules, hedge, limits, execution, schedule, database, logging"
-)
+KNOWN_TOP_LEVEL = ", ".join(Config.model_fields)  # the message lists them in order
 NOT_A_MAPPING = "the top level must be a mapping of sections (exchange:, rules:, ...), not"
 
 VALID = """\

@@ -1,0 +1,162 @@
+"""From what a tick saw and did to alert observations (pure), and the bridge that feeds them to
+the alert service after every tick (an alerting failure never fails a tick)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from decimal import Decimal
+
+import structlog
+
+from bot.alerts import InstrumentObservation, OrderEvent, TickObservation, make_alert
+from bot.alerts.model import Alert
+from bot.alerts.service import AlertService
+from bot.config.models import Config
+from bot.core.types import OrderState
+from bot.daemon.report import state_summary
+from bot.daemon.tick import Hedger, TickOutcome
+from strategies.events import RuleEvent
+from strategies.watch import basis
+
+log = structlog.get_logger(__name__)
+
+
+def observation(
+    outcome: TickOutcome,
+    config: Config,
+    *,
+    unknown_orders: Sequence[OrderEvent] = (),
+    paused: bool = False,
+    pause_reason: str | None = None,
+    kill_switch: bool = False,
+) -> TickObservation:
+    """The alert rules' view of one finished tick."""
+    decision = outcome.decision
+    snapshot = decision.snapshot
+    risk = {check.symbol: check for check in outcome.risk}
+    asset_of = {t.instrument: t.asset for t in decision.targets if t.target_short_usd > 0}
+    rho_of = {t.instrument: t.rho for t in decision.targets if t.proxy and t.rho is not None}
+    instruments = []
+    for hedge in decision.plan.hedges:
+        symbol = hedge.instrument
+        funding = snapshot.funding.get(symbol)
+        check = risk.get(symbol)
+        margin_ratio = None
+        if check is not None:
+            margin_ratio = check.margin_ratio
+            if margin_ratio is None and check.equity <= 0:
+                margin_ratio = Decimal(1)  # no equity left: at liquidation
+        ticker = snapshot.tickers.get(symbol)
+        market = snapshot.markets.get(symbol)
+        spot = snapshot.tickers.get(f"{market.base}/USDT") if market is not None else None
+        instruments.append(
+            InstrumentObservation(
+                instrument=symbol,
+                asset=asset_of.get(symbol),
+                funding_rate=funding.rate if funding else None,
+                funding_interval_hours=funding.interval_hours if funding else None,
+                short_usd=hedge.current_short_usd,
+                margin_ratio=margin_ratio,
+                liquidation_distance=check.distance if check is not None else None,
+                drift=(hedge.current_short_usd - hedge.target_short_usd) / hedge.target_short_usd
+                if hedge.target_short_usd > 0
+                else None,
+                band=config.hedge.band,
+                proxy_rho=rho_of.get(symbol),
+                basis=basis(ticker.last, spot.last) if ticker and spot and spot.last else None,
+            )
+        )
+    execution = outcome.execution
+    rejected = [
+        OrderEvent(client_order_id=cid, symbol=_symbol_of(outcome, cid), reason=reason)
+        for cid, reason in (execution.rejected if execution is not None else ())
+    ]
+    return TickObservation(
+        now=snapshot.taken_at,
+        instruments=instruments,
+        rejected_orders=rejected,
+        unknown_orders=unknown_orders,
+        exchange_paused=paused,
+        exchange_reason=pause_reason,
+        kill_switch=kill_switch,
+    )
+
+
+def _symbol_of(outcome: TickOutcome, client_order_id: str) -> str:
+    for order in outcome.orders:
+        if order.client_order_id == client_order_id:
+            return order.symbol
+    return ""
+
+
+def rule_event_alerts(events: Sequence[RuleEvent], account: str, now: datetime) -> list[Alert]:
+    """Rule events worth telling a human (warnings and above) as alerts."""
+    return [
+        make_alert(
+            f"rule_{event.kind}",
+            event.severity,
+            event.message,
+            raised_at=now,
+            values=dict(event.values),
+            account=account,
+            asset=event.asset,
+            instrument=event.instrument,
+        )
+        for event in events
+        if event.severity in ("warning", "critical")
+    ]
+
+
+class AlertBridge:
+    """Feeds one account's ticks to its alert service."""
+
+    def __init__(self, hedger: Hedger, alerts: AlertService) -> None:
+        self.hedger = hedger
+        self.alerts = alerts
+        self._event_keys: set[tuple[str, str, str | None]] = set()
+
+    async def after_tick(self, outcome: TickOutcome) -> None:
+        hedger = self.hedger
+        try:
+            unknown = await hedger.store.orders_in_states(hedger.account, [OrderState.UNKNOWN])
+            await self.alerts.observe(
+                observation(
+                    outcome,
+                    hedger.config,
+                    unknown_orders=[
+                        OrderEvent(
+                            o.client_order_id, o.symbol, o.reject_reason, o.contracts, o.side
+                        )
+                        for o in unknown
+                    ],
+                    paused=hedger.paused_until is not None,
+                    pause_reason=hedger.pause_reason,
+                    kill_switch=hedger.kill_switch_engaged(),
+                )
+            )
+            # a rule event is announced once while it keeps recurring
+            events = [e for e in outcome.decision.events if e.key not in self._event_keys]
+            self._event_keys = {e.key for e in outcome.decision.events}
+            fresh = rule_event_alerts(events, hedger.account, outcome.decision.snapshot.taken_at)
+            if fresh:
+                await self.alerts.add(fresh)
+            self.alerts.publish_state({"account": hedger.account, **state_summary(outcome)})
+        except Exception as exc:
+            log.error("alerting_failed", account=hedger.account, error=repr(exc))
+
+    async def after_failure(self, now: datetime) -> None:
+        """A tick that could not read the exchange: only the flags and events."""
+        hedger = self.hedger
+        try:
+            await self.alerts.observe(
+                TickObservation(
+                    now=now,
+                    measured=False,
+                    exchange_paused=hedger.paused_until is not None,
+                    exchange_reason=hedger.pause_reason,
+                    kill_switch=hedger.kill_switch_engaged(),
+                )
+            )
+        except Exception as exc:
+            log.error("alerting_failed", account=hedger.account, error=repr(exc))
