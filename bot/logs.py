@@ -71,7 +71,7 @@ def configure_logging(
         logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
         cache_logger_on_first_use=False,
     )
-    handler = logging.StreamHandler(sys.stderr)
+    handler = _CurrentStderrHandler()
     handler.addFilter(_StdlibScrubber())
     root = logging.getLogger()
     root.handlers = [handler]
@@ -79,6 +79,20 @@ def configure_logging(
     # APScheduler reports every job run at INFO; our own tick events say more.
     logging.getLogger("apscheduler").setLevel(max(numeric_level, logging.WARNING))
     logging.getLogger("alembic").setLevel(max(numeric_level, logging.WARNING))
+    # aiosqlite logs every statement from its worker thread at DEBUG: noise, not decisions.
+    logging.getLogger("aiosqlite").setLevel(logging.WARNING)
+
+
+class _CurrentStderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever ``sys.stderr`` is at emit time (it may be swapped, e.g. by pytest)."""
+
+    @property
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value: Any) -> None:
+        pass
 
 
 class _StdlibScrubber(logging.Filter):

@@ -18,7 +18,7 @@ from bot.cli.output import print_decision, tick_printer
 from bot.config.loader import ConfigError, load_config
 from bot.config.models import Config
 from bot.config.secrets import LiveTradingRefused, check_live_allowed
-from bot.daemon.tick import KeyPermissionError
+from bot.daemon.setup import KeyPermissionError
 from bot.exchange.errors import ExchangeError
 from bot.logs import configure_logging, scrub_text
 

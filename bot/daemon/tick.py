@@ -20,10 +20,10 @@ from bot.daemon.execute import ExecutionReport, execute_orders
 from bot.daemon.ownership import AccountLock
 from bot.daemon.reconcile import reconcile_orders
 from bot.daemon.risk_view import liquidation_checks, watch_events
-from bot.daemon.snapshot import all_instruments, read_snapshot
+from bot.daemon.setup import prepare_account
+from bot.daemon.snapshot import read_snapshot
 from bot.daemon.sync import HistorySync
 from bot.exchange.errors import (
-    ConfigurationMismatchError,
     ExchangeUnavailableError,
 )
 from bot.exchange.port import ExchangePort
@@ -50,10 +50,6 @@ class TickOutcome:
     execution: ExecutionReport | None
     held: tuple[tuple[PlannedOrder, str], ...] = ()  # planned but held back, with the reason
     risk: tuple[LiquidationCheck, ...] = ()  # margin and liquidation view of each short
-
-
-class KeyPermissionError(Exception):
-    """The API key's permissions are unsafe or insufficient; the daemon must not start."""
 
 
 class TickSkipped(Exception):
@@ -102,37 +98,9 @@ class Hedger:
         self.pause_reason: str | None = None
 
     async def prepare(self) -> None:
-        """Before the first tick: set leverage and margin mode on every instrument and refuse an
-        account in hedge (two-sided) position mode. Raises ConfigurationMismatchError."""
-        await self._check_key()
-        markets = await self.port.load_markets()
-        instruments = all_instruments(self.rules, markets, await self.port.fetch_time())
-        missing = [symbol for symbol in instruments if symbol not in markets]
-        if missing:
-            raise ConfigurationMismatchError(
-                f"{self.port.name} lists no market {', '.join(missing)} (rules name them)"
-            )
-        hedge = self.config.hedge
-        for symbol in instruments:
-            await self.port.set_margin_mode(symbol, hedge.margin_mode, hedge.leverage)
-            await self.port.set_leverage(symbol, hedge.leverage)
-        positions = await self.port.fetch_positions(instruments)
-        for symbol, position in positions.items():
-            if position.hedge_mode:
-                raise ConfigurationMismatchError(
-                    f"{symbol} is in hedge (two-sided) position mode; hedgebot needs one-way mode"
-                )
-            if position.leverage is not None and position.leverage != hedge.leverage:
-                raise ConfigurationMismatchError(
-                    f"{symbol} leverage is {position.leverage}, config says {hedge.leverage}, "
-                    "and it could not be set"
-                )
-        log.info(
-            "account_prepared",
-            instruments=instruments,
-            leverage=str(hedge.leverage),
-            margin_mode=hedge.margin_mode,
-        )
+        """Before the first tick: check the API key, set leverage and margin mode on every
+        instrument and refuse an account in hedge (two-sided) position mode."""
+        await prepare_account(self.port, self.config, self.rules)
 
     async def ping(self) -> None:
         """A cheap call that proves the exchange answers (tickers of one rule instrument)."""
@@ -201,27 +169,6 @@ class Hedger:
             await async_listener(outcome)
         self.last_outcome = outcome
         return outcome
-
-    async def _check_key(self) -> None:
-        """Refuse a key that cannot trade, or can withdraw (unless allowed); warn on no IP list."""
-        key = await self.port.fetch_key_info()
-        if key is None:
-            return
-        if not key.can_trade:
-            raise KeyPermissionError("the API key is read-only: it cannot place orders")
-        if key.can_withdraw and not self.config.exchange.allow_withdraw_permission:
-            raise KeyPermissionError(
-                "the API key can WITHDRAW funds; a hedging bot never needs that. Create a key "
-                "without withdrawal permission, or set exchange.allow_withdraw_permission: true"
-            )
-        if not key.ip_whitelisted:
-            log.warning(
-                "api_key_without_ip_whitelist",
-                advice="bind the key to this host's IP address on the exchange",
-            )
-        log.info(
-            "api_key_checked", can_withdraw=key.can_withdraw, ip_whitelisted=key.ip_whitelisted
-        )
 
     def _past_deadline(self, orders: Sequence[PlannedOrder]) -> frozenset[str]:
         """Symbols worked with limit orders for longer than ``market_after_seconds``."""

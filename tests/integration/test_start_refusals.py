@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from structlog.testing import capture_logs
 
-from bot.daemon.tick import KeyPermissionError
+from bot.daemon.setup import KeyPermissionError
 from bot.exchange.errors import ConfigurationMismatchError
 from tests.integration.conftest import ENV, KEY, Bot, DaemonProcess, Venue, order_rows
 
