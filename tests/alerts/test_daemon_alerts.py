@@ -35,13 +35,21 @@ async def test_daemon_alerts_state_and_last_will(tmp_path: Path) -> None:
     env = {**os.environ, "HEDGEBOT_TEST_KILL": "1"}
     async with Subscriber(prefix) as sub:
         proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot.cli", "run", "--config", str(config),
-            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
-            cwd=REPO, env=env,
+            sys.executable,
+            "-m",
+            "bot.cli",
+            "run",
+            "--config",
+            str(config),
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.DEVNULL,
+            cwd=REPO,
+            env=env,
         )
         try:
-            await sub.wait_for(lambda s: any(m.payload == b"online" for m in s.on("/status")),
-                               within=60)
+            await sub.wait_for(
+                lambda s: any(m.payload == b"online" for m in s.on("/status")), within=60
+            )
             await sub.wait_for(lambda s: bool(s.on("/state")), within=30)
             await sub.wait_for(
                 lambda s: any(a["kind"] == "kill_switch" for a in s.alerts()), within=30
