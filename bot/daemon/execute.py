@@ -36,6 +36,7 @@ class ExecutionReport:
     unknown: list[str] = field(default_factory=list)  # client ids whose outcome is unknown
     not_sent: list[str] = field(default_factory=list)  # stopped before sending
     errors: list[str] = field(default_factory=list)
+    retry_after_s: float | None = None  # the exchange asked us to wait this long before sending
 
 
 def order_request(order: PlannedOrder) -> OrderRequest:
@@ -83,6 +84,7 @@ async def execute_orders(
                 cid, state=OrderState.CANCELLED, reject_reason=f"not sent: {exc}"
             )
             log.warning("order_not_sent", client_order_id=cid, error=str(exc))
+            report.retry_after_s = exc.retry_after_s
             report.not_sent.extend(o.client_order_id for o in orders[index:])
             await _close_unsent(store, orders[index + 1 :], str(exc))
             break

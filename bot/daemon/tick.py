@@ -320,6 +320,10 @@ class Hedger:
         execution = None
         if orders and not self.dry_run:
             execution = await execute_orders(self.port, self.store, orders, self.clock())
+            if execution.retry_after_s:
+                # Honour Retry-After: the account pauses (no tick trades) until it has passed.
+                self.paused_until = self.clock() + timedelta(seconds=execution.retry_after_s)
+                self.pause_reason = f"rate limited: retry after {execution.retry_after_s} s"
         if not self.dry_run:
             traded = {order.symbol for order in orders} | set(blocked)
             await self.history.sync(
