@@ -3,7 +3,7 @@
     .venv/bin/python bench/service_bench.py [--accounts 100] [--assets 5] [--interval 10]
                                             [--duration 65]
 
-A child process serves one emulator per account on 127.0.0.1 (so the daemon's RSS is its own);
+Child processes serve one emulator per account on 127.0.0.1 (so the daemon's RSS is its own);
 the daemon runs every account through real ccxt at the given tick interval. Prints p50/p99/max
 tick time per account tick, ticks run, failures, and the daemon's peak RSS.
 """
@@ -86,15 +86,28 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
 
     configure_logging("WARNING", "json")
     assets = COINS[: args.assets]
-    child = subprocess.Popen(  # noqa: S603, ASYNC220  (started once, before timing)
-        [sys.executable, __file__, "--serve", str(args.accounts), "--assets", str(args.assets)],
-        stdout=subprocess.PIPE,
-        text=True,
-        cwd=REPO,
-    )
+    per_child = -(-args.accounts // args.emulator_procs)
+    children = [
+        subprocess.Popen(  # noqa: S603, ASYNC220  (started once, before timing)
+            [
+                sys.executable,
+                __file__,
+                "--serve",
+                str(min(per_child, args.accounts - first)),
+                "--assets",
+                str(args.assets),
+            ],
+            stdout=subprocess.PIPE,
+            text=True,
+            cwd=REPO,
+        )
+        for first in range(0, args.accounts, per_child)
+    ]
     try:
-        assert child.stdout is not None
-        urls = json.loads(child.stdout.readline())
+        urls: list[str] = []
+        for child in children:
+            assert child.stdout is not None
+            urls.extend(json.loads(child.stdout.readline()))
         with tempfile.TemporaryDirectory() as tmp:
             config = parse_config(
                 config_text(urls, assets, args.interval, Path(tmp) / "bench.sqlite"),
@@ -124,11 +137,13 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
             await task
             await service.close()
     finally:
-        child.kill()
-        child.wait()
+        for child in children:
+            child.kill()
+            child.wait()
     durations.sort()
     return {
         "accounts": args.accounts,
+        "emulator_processes": len(children),
         "assets_per_account": args.assets,
         "interval_s": args.interval,
         "duration_s": args.duration,
@@ -148,6 +163,12 @@ def main() -> None:
     parser.add_argument("--assets", type=int, default=5)
     parser.add_argument("--interval", type=float, default=10.0)
     parser.add_argument("--duration", type=float, default=65.0)
+    parser.add_argument(
+        "--emulator-procs",
+        type=int,
+        default=2,
+        help="processes serving the emulators (they share the machine's cores)",
+    )
     parser.add_argument("--serve", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:

@@ -52,6 +52,7 @@ from bot.exchange.ccxt_parse import (
 )
 from bot.exchange.errors import (
     AuthenticationFailedError,
+    ClockSkewError,
     ExchangeError,
     ExchangeUnavailableError,
     OrderNotFoundError,
@@ -167,7 +168,7 @@ class CcxtPort:
         if isinstance(exc, ccxt_errors.RateLimitExceeded | ccxt_errors.DDoSProtection):
             return RateLimitedError(message, retry_after_s=self._retry_after())
         if isinstance(exc, ccxt_errors.InvalidNonce):
-            return AuthenticationFailedError(f"{message} (is the clock in sync?)")
+            return ClockSkewError(f"{message} (delayed request, or is the clock in sync?)")
         if isinstance(exc, ccxt_errors.AuthenticationError):
             return AuthenticationFailedError(message)
         if isinstance(exc, ccxt_errors.OrderNotFound):

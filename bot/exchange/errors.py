@@ -27,6 +27,11 @@ class ExchangeUnavailableError(TemporaryExchangeError):
     """Maintenance, IP ban or a 5xx: trading pauses and resumes on its own."""
 
 
+class ClockSkewError(TemporaryExchangeError):
+    """The exchange refused a request as too old or too new for its receive window: a request
+    delayed under load (retry), or a clock out of sync (fix the clock). Never placed anything."""
+
+
 class OutcomeUnknownError(TemporaryExchangeError):
     """A request that may have taken effect timed out or lost its response.
 
