@@ -14,17 +14,15 @@ written for any ordinary number: ``ratio: 0.7`` is ``Decimal("0.7")``, never
 from __future__ import annotations
 
 import datetime as dt
-import difflib
 import math
 import re
-import types
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import Annotated, Any, Union, get_args, get_origin
+from typing import Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
@@ -33,6 +31,7 @@ from ruamel.yaml.nodes import MappingNode, ScalarNode, SequenceNode
 from ruamel.yaml.scalarbool import ScalarBoolean
 
 from bot.config.models import ERROR_AT, Config
+from bot.config.schema_paths import unknown_key_message
 
 YAML_PATH = "<yaml>"  # the path of a problem with the YAML text itself
 FILE_PATH = "<file>"  # the path of a problem reading the file
@@ -299,53 +298,7 @@ def _position_line(position: Any, key: object) -> int | None:
 
 
 def _unknown_key(loc: Loc) -> str:
-    key = str(loc[-1])
-    message = f"unknown key {key!r}"
-    known = _fields_at(loc[:-1])
-    if not known:
-        return message
-    close = difflib.get_close_matches(key, known, n=1)
-    if close:
-        return f"{message} (did you mean {close[0]!r}?)"
-    return f"{message} (known keys: {', '.join(known)})"
-
-
-def _fields_at(loc: Loc) -> list[str]:
-    """The field names of the schema model at ``loc``, or [] when it is not a model."""
-    annotation: Any = Config
-    for item in loc:
-        annotation = _unwrap(annotation)
-        origin = get_origin(annotation)
-        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-            field = annotation.model_fields.get(str(item))
-            if field is None:
-                return []
-            annotation = field.annotation
-        elif origin is list and isinstance(item, int):
-            annotation = get_args(annotation)[0]
-        elif origin is dict:
-            annotation = get_args(annotation)[1]
-        else:
-            return []
-    annotation = _unwrap(annotation)
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return list(annotation.model_fields)
-    return []
-
-
-def _unwrap(annotation: Any) -> Any:
-    """``X`` from ``Annotated[X, ...]`` and ``X | None``."""
-    while True:
-        origin = get_origin(annotation)
-        if origin is Annotated:
-            annotation = get_args(annotation)[0]
-        elif origin is Union or origin is types.UnionType:
-            options = [arg for arg in get_args(annotation) if arg is not type(None)]
-            if len(options) != 1:
-                return annotation
-            annotation = options[0]
-        else:
-            return annotation
+    return unknown_key_message(Config, tuple(loc))
 
 
 def _is_secret(loc: Loc) -> bool:

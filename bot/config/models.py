@@ -12,13 +12,11 @@ Paths (``ConfigPath``) expand ``~`` and, when validated with ``context={"base_di
 from __future__ import annotations
 
 import contextlib
-import difflib
 import re
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
-from types import UnionType
-from typing import Annotated, Any, Literal, Union, get_args, get_origin
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import (
     AfterValidator,
@@ -43,6 +41,7 @@ from bot.config.rule_params import (
     VolTriggerConfig,
     WindowConfig,
 )
+from bot.config.schema_paths import unknown_key_message
 
 Fraction = Annotated[Decimal, Field(ge=0, le=1)]
 PositiveDecimal = Annotated[Decimal, Field(gt=0)]
@@ -343,7 +342,7 @@ def _with_key_hints(error: ValidationError, model: type[BaseModel]) -> Validatio
         kind: str | PydanticCustomError = detail["type"]
         ctx = detail.get("ctx")
         if kind == "extra_forbidden":
-            kind = error_at(_unknown_key_message(model, loc))
+            kind = error_at(unknown_key_message(model, loc))
             ctx = None
         elif kind not in _BUILTIN_ERRORS:
             kind = PydanticCustomError(detail["type"], detail["msg"], ctx)
@@ -352,50 +351,6 @@ def _with_key_hints(error: ValidationError, model: type[BaseModel]) -> Validatio
             item["ctx"] = ctx
         line_errors.append(item)
     return ValidationError.from_exception_data(error.title, line_errors)
-
-
-def _unknown_key_message(model: type[BaseModel], loc: tuple[str | int, ...]) -> str:
-    key = str(loc[-1])
-    known = _keys_at(model, loc[:-1])
-    close = difflib.get_close_matches(key, known, n=1)
-    if close:
-        return f"unknown key {key!r} (did you mean {close[0]!r}?)"
-    return f"unknown key {key!r}" + (f" (known keys: {', '.join(known)})" if known else "")
-
-
-def _keys_at(model: type[BaseModel], loc: tuple[str | int, ...]) -> list[str]:
-    """Field names of the (nested) model at ``loc`` below ``model``; [] if not a model."""
-    annotation: Any = model
-    for item in loc:
-        annotation = _strip_optional(annotation)
-        if get_origin(annotation) is list and isinstance(item, int):
-            annotation = get_args(annotation)[0]
-        elif isinstance(annotation, type) and issubclass(annotation, BaseModel):
-            field = annotation.model_fields.get(str(item))
-            if field is None:
-                return []
-            annotation = field.annotation
-        else:
-            return []
-    annotation = _strip_optional(annotation)
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return list(annotation.model_fields)
-    return []
-
-
-def _strip_optional(annotation: Any) -> Any:
-    """``X`` from ``Annotated[X, ...]`` and ``X | None``."""
-    while True:
-        origin = get_origin(annotation)
-        if origin is Annotated:
-            annotation = get_args(annotation)[0]
-        elif origin is Union or origin is UnionType:
-            options = [arg for arg in get_args(annotation) if arg is not type(None)]
-            if len(options) != 1:
-                return annotation
-            annotation = options[0]
-        else:
-            return annotation
 
 
 class HedgeConfig(Strict):
