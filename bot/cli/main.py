@@ -287,6 +287,11 @@ from bot.cli.exchanges import exchanges_command  # noqa: E402
 app.command("exchanges")(exchanges_command)
 
 
+from bot.cli.backtest import backtest_command  # noqa: E402  (needs nothing from here)
+
+app.command("backtest")(backtest_command)
+
+
 def _register_status_command() -> None:
     from bot.cli.status import status_command
 

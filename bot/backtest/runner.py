@@ -1,0 +1,358 @@
+"""The replay loop: the daemon's decision over the simulated exchange, one tick per candle.
+
+Per tick, at each candle close (the first at the start, before any step):
+
+1. snapshot of the engine (``bot.backtest.snapshot``), due β/vol estimates (``.estimates``);
+2. exposures, rule targets and states as ``decide()`` computes them (``.decision.RuleBook``);
+3. every instrument inside its band: nothing more (the planner would place no order). Otherwise
+   ``bot.daemon.decide.decide`` itself, ``bot.core.risk.screen_orders`` (kill switch off, nothing
+   blocked: the simulator answers every order at once), and each allowed order sent to the engine
+   with ``create_order`` as a market order (it fills at the candle close, fee ``fee_rate``);
+4. the real funding rates of the settlements up to the next candle are set, the engine steps.
+
+Deliberate differences from the live daemon, reported in the notes: orders are market orders
+filling at the close (``execution.style: limit`` is not replayed: no resting or re-pricing), no
+slippage beyond the close, no kill switch, no database. The engine's liquidations apply.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+
+from bot.backtest.data import MarketData, choose_funding
+from bot.backtest.decision import RuleBook, in_band
+from bot.backtest.estimates import Estimates
+from bot.backtest.funding import FundingPlan
+from bot.backtest.snapshot import Change, SnapshotReader
+from bot.config.models import Config, SimConfig
+from bot.core.exposure import exposures
+from bot.core.planner import PlannerSettings
+from bot.core.risk import price_disagreement, screen_orders
+from bot.core.types import HedgeTarget, OrderRequest, PlannedOrder
+from bot.daemon.decide import decide, valued_assets
+from bot.sim.engine import SimExchange
+from bot.sim.errors import RejectError
+from bot.sim.params import STABLECOINS, SimParams
+from bot.sim.series import from_epoch, to_epoch
+from strategies import build_rule
+from strategies.base import HedgeRule, InstrumentListing, RuleInputs, collect_requests
+from strategies.state import RuleState
+
+Progress = Callable[[int, int], None]  # (ticks done, ticks in total)
+ZERO = Decimal(0)
+
+
+class BacktestError(Exception):
+    """A run that cannot start (no ``exchange.sim``, no prices for a coin, an empty period)."""
+
+
+@dataclass(frozen=True, slots=True)
+class BacktestOptions:
+    """The period (aware UTC; None: the data's) and per-coin funding overrides
+    (``"deribit"``, ``"bitmex"``, ``"binance_usdm"`` or ``"config"``)."""
+
+    start: datetime | None = None
+    end: datetime | None = None
+    funding: Mapping[str, str] = field(default_factory=dict)
+
+
+def sim_config(config: Config) -> SimConfig:
+    sim = config.exchange.sim
+    if sim is None:
+        raise BacktestError(
+            "the config has no exchange.sim section: a backtest needs its balances "
+            "(exchange.sim.balances) and fees (exchange.sim.fee_rate)"
+        )
+    return sim
+
+
+def needed_coins(config: Config) -> list[str]:
+    """Coins whose prices the run needs: rule assets, hedge coins, held coins (not stablecoins)."""
+    sim = sim_config(config)
+    coins = set(sim.balances.spot) | set(sim.balances.margin) | set(config.holdings.static)
+    rules = [build_rule(rule_config) for rule_config in config.rules]
+    betas, vols = collect_requests(rules)
+    coins.update(rule.asset for rule in rules)
+    coins.update(rule.instrument.split("/")[0] for rule in rules)
+    coins.update(request.hedge for request in betas)
+    coins.update(request.coin for request in vols)
+    return sorted(coins - STABLECOINS)
+
+
+@dataclass(slots=True)
+class Recording:
+    """Per tick: time (epoch s), account value (USD), the band flags, and which entry of
+    ``shorts`` (each instrument's short, USD face, before the tick's orders) held; per rule the
+    coin it hedges with over the next interval (``hedge_coin``, per tick for rules whose
+    instrument can change, else one entry). Prices are the feed's, recomputed after the run."""
+
+    times: list[int] = field(default_factory=list)
+    hedged: list[float] = field(default_factory=list)
+    hedge_coin: dict[str, list[str]] = field(default_factory=dict)
+    shorts: list[dict[str, float]] = field(default_factory=list)
+    short_index: list[int] = field(default_factory=list)
+    outside: list[bool] = field(default_factory=list)
+    quiet: list[bool] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class Activity:
+    """What the decisions did: orders sent and refused, orders held by the screen, decide()
+    calls, rule events by kind (ticks on which each was reported)."""
+
+    orders: int = 0
+    rejected: list[str] = field(default_factory=list)
+    held: int = 0
+    decisions: int = 0
+    events: Counter[str] = field(default_factory=Counter)
+
+
+class Replay:
+    """One run (see the module docstring); ``run()`` fills ``recording`` and ``activity``."""
+
+    def __init__(self, config: Config, market: MarketData, options: BacktestOptions) -> None:
+        self.config = config
+        self.market = market
+        self.cfg = sim = sim_config(config)
+        feed = market.feed
+        self.step_s = feed.step_seconds
+        self.start_s, self.end_s = self._period(options)
+        perp_coins = sorted(set(sim.inverse_perps or feed.coins) & set(feed.coins) - STABLECOINS)
+        histories = {}
+        for coin in perp_coins:
+            chosen = choose_funding(
+                market, coin, self.start_s, self.end_s, options.funding.get(coin)
+            )
+            if chosen is not None:
+                histories[coin] = chosen
+        self.funding = FundingPlan(
+            tuple(perp_coins),
+            histories,
+            dict(sim.funding_rate),
+            SimParams().default_funding_rate,
+            sim.funding_interval_hours,
+            self.start_s,
+            self.end_s,
+        )
+        params = SimParams(
+            fee_rate=sim.fee_rate,
+            default_funding_rate=Decimal(0),
+            funding_interval_hours=self.funding.grid_hours,
+            maintenance_margin_rate=sim.maintenance_margin_rate,
+            contract_sizes_usd={c: s for c, s in sim.contract_size_usd.items() if c in feed.coins},
+            perp_coins=None if sim.inverse_perps is None else frozenset(sim.inverse_perps),
+        )
+        self.sim = SimExchange(
+            feed,
+            params,
+            start=from_epoch(self.start_s),
+            spot=sim.balances.spot,
+            margin_balances=sim.balances.margin,
+        )
+        hedge = config.hedge
+        for symbol in self.sim.markets():  # the daemon's prepare(): mode and leverage
+            self.sim.set_margin_mode(symbol, hedge.margin_mode)
+            self.sim.set_leverage(symbol, hedge.leverage)
+        self.rules: tuple[HedgeRule, ...] = tuple(build_rule(r) for r in config.rules)
+        self.book = RuleBook(self.rules)
+        self.settings = PlannerSettings.from_config(config.hedge, config.limits)
+        self.estimates = Estimates(feed, self.rules)
+        self.reader = SnapshotReader(
+            self.sim, config.holdings, [r.asset for r in self.rules], self.funding
+        )
+        self.stable = dict.fromkeys(STABLECOINS, 1.0)
+        self.states: dict[str, RuleState] = {}
+        self.recording = Recording()
+        self.activity = Activity()
+        self.ticks_total = (self.end_s - self.start_s) // self.step_s + 1
+        self._dated = any(m.expiry is not None for m in self.sim.markets().values())
+        self._valued_key: object = None
+        self._valued: list[str] = []
+        self._next_settlement = 0  # epoch s of the next funding grid instant
+        self._setup_books()
+
+    def _period(self, options: BacktestOptions) -> tuple[int, int]:
+        feed = self.market.feed
+        first, last = to_epoch(feed.start), to_epoch(feed.end)
+        start = first if options.start is None else max(first, to_epoch(options.start))
+        end = last if options.end is None else min(last, to_epoch(options.end))
+        start = -(-start // self.step_s) * self.step_s
+        end = end // self.step_s * self.step_s
+        if end <= start:
+            raise BacktestError(
+                f"empty period: the data covers {feed.start:%Y-%m-%d %H:%M}.."
+                f"{feed.end:%Y-%m-%d %H:%M}"
+            )
+        return start, end
+
+    def _setup_books(self) -> None:
+        """The unhedged book: every coin of a rule's asset (all wallets) and every coin held in
+        spot or static at market; margin coins without a rule (hedge collateral) as the cash they
+        were worth at the start, like stablecoins."""
+        sim, static = self.cfg.balances, self.config.holdings.static
+        ruled = {rule.asset for rule in self.rules}
+        coins: dict[str, Decimal] = {}
+        cash = Decimal(0)
+        for wallet, is_margin in ((sim.spot, False), (static, False), (sim.margin, True)):
+            for coin, amount in wallet.items():
+                if coin in STABLECOINS:
+                    cash += amount
+                elif is_margin and coin not in ruled:
+                    cash += amount * self.sim.price(coin)
+                else:
+                    coins[coin] = coins.get(coin, Decimal(0)) + amount
+        self.bag = coins
+        self.cash = float(cash)
+        markets = self.sim.markets()
+        self._hedge_coin: dict[str, str] = {}
+        self._varying = [r.asset for r in self.rules if isinstance(r, InstrumentListing)]
+        for rule in self.rules:
+            market = markets.get(rule.instrument)
+            self._hedge_coin[rule.asset] = market.base if market else rule.asset
+            self.recording.hedge_coin[rule.asset] = [self._hedge_coin[rule.asset]]
+
+    def run(self, progress: Progress | None = None, every: int = 500) -> None:
+        sim = self.sim
+        change: Change = "all"
+        tick = 0
+        while True:
+            placed = self._tick(tick, change)
+            tick += 1
+            if progress is not None and tick % every == 0:
+                progress(tick, self.ticks_total)
+            now_s = sim.now_ms // 1000
+            if now_s + self.step_s > self.end_s:
+                break
+            settled = self._settle_until(now_s + self.step_s)
+            sim.step()
+            change = self._change(placed, settled, now_s)
+        if progress is not None:
+            progress(tick, self.ticks_total)
+
+    def _change(self, placed: bool, settled: bool, since_s: int) -> Change:
+        """What the account went through since the tick at ``since_s``: orders or liquidations
+        ("all"), funding settlements only ("balances"), or nothing ("none"). The engine's
+        executions are looked at only when something may have happened: a settlement, a
+        price at or past a liquidation price, or a dated market (delivery)."""
+        if placed:
+            return "all"
+        if not (settled or self._dated or self.reader.liquidation_possible()):
+            return "none"
+        kinds = {e.kind for e in self.sim.executions(since=from_epoch(since_s + 1))}
+        if kinds - {"funding"}:
+            return "all"
+        return "balances" if kinds else "none"
+
+    def _settle_until(self, close_s: int) -> bool:
+        """Set each coin's real rate before every settlement up to the next candle close; one
+        that falls between two closes is reached with ``set_time``. True if any falls there."""
+        if close_s < self._next_settlement:
+            return False
+        grid = self.funding.grid_hours * 3600
+        sim = self.sim
+        at = first = (sim.now_ms // 1000 // grid + 1) * grid
+        self._next_settlement = (close_s // grid + 1) * grid
+        while at <= close_s:
+            for coin, rate in self.funding.rates_at(at).items():
+                sim.set_funding_rate(coin, rate)
+            if at < close_s:
+                sim.set_time(from_epoch(at))
+            at += grid
+        return first <= close_s
+
+    def _tick(self, tick: int, change: Change) -> bool:
+        now = self.sim.now
+        snapshot = self.reader.read(self.book.instruments(self.reader.markets, now), change, now)
+        estimates = self.estimates
+        if estimates.needed:
+            estimates.refresh(now)
+        key = (self.reader.coin_key, tuple(snapshot.margin))
+        if key != self._valued_key:  # valued_assets reads only these keys: cache its answer
+            self._valued_key, self._valued = key, valued_assets(snapshot, self.rules)
+        exposure = exposures(snapshot, self._valued)
+        inputs = RuleInputs.from_snapshot(
+            snapshot,
+            exposure,
+            betas=estimates.betas,
+            realized_vol=estimates.vols,
+            states=self.states,
+        )
+        book = self.book.evaluate(inputs)
+        check = in_band(book.targets, snapshot, self.settings, self.reader.held)
+        self._record(book.targets, check.outside, check.quiet, change != "none")
+        for kind in {event.kind for event in book.events}:
+            self.activity.events[kind] += 1
+        if check.quiet:
+            self.states = dict(book.states)
+            return False
+        snapshot = self.reader.with_tickers(snapshot)
+        decision = decide(
+            snapshot,
+            self.rules,
+            self.settings,
+            f"backtest:{tick}",
+            betas=estimates.betas,
+            realized_vol=estimates.vols,
+            states=self.states,
+        )
+        self.states = dict(decision.states)
+        self.activity.decisions += 1
+        screened = screen_orders(
+            decision.plan.orders,
+            kill_switch=False,
+            slippage={s: price_disagreement(t.last, t.mark) for s, t in snapshot.tickers.items()},
+            max_slippage=self.config.execution.max_slippage,
+        )
+        self.activity.held += len(screened.held)
+        for order in screened.allowed:
+            self._send(order)
+        return bool(screened.allowed)
+
+    def _send(self, order: PlannedOrder) -> None:
+        request = OrderRequest(
+            symbol=order.symbol,
+            side=order.side,
+            contracts=order.contracts,
+            reduce_only=order.reduce_only,
+            client_order_id=order.client_order_id,
+        )
+        try:
+            self.sim.create_order(request)
+            self.activity.orders += 1
+        except RejectError as exc:
+            when = f"{self.sim.now:%Y-%m-%d %H:%M}"
+            self.activity.rejected.append(
+                f"{when} {order.side} {order.contracts} {order.symbol}: {exc}"
+            )
+
+    def _record(
+        self,
+        targets: tuple[HedgeTarget, ...],
+        outside: bool,
+        quiet: bool,
+        changed: bool,
+    ) -> None:
+        rec = self.recording
+        rec.times.append(self.sim.now_ms // 1000)
+        rec.hedged.append(self.reader.account_value(self.stable))
+        if changed or not rec.shorts:
+            rec.shorts.append(self.reader.shorts())
+        rec.short_index.append(len(rec.shorts) - 1)
+        if self._varying:
+            markets = self.reader.markets
+            best: dict[str, HedgeTarget] = {}
+            for target in targets:
+                held = best.get(target.asset)
+                if target.target_short_usd > (ZERO if held is None else held.target_short_usd):
+                    best[target.asset] = target
+            for asset in self._varying:
+                chosen = best.get(asset)
+                if chosen is not None and chosen.instrument in markets:
+                    self._hedge_coin[asset] = markets[chosen.instrument].base
+                rec.hedge_coin[asset].append(self._hedge_coin[asset])
+        rec.outside.append(outside)
+        rec.quiet.append(quiet)

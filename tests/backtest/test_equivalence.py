@@ -1,0 +1,128 @@
+"""The replay's fast paths against the daemon's own code, tick by tick.
+
+``SnapshotReader`` vs ``bot.daemon.snapshot.read_snapshot`` (through the simulated exchange
+port), ``Estimates`` vs ``bot.daemon.estimates.EstimateCache``, ``RuleBook`` vs
+``strategies.book.evaluate_book`` and ``all_instruments``: equal at every tick of a run that
+trades, settles funding and gets liquidated.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from dataclasses import replace
+from datetime import datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+from bot.backtest import BacktestOptions, MarketData, load_for
+from bot.backtest.estimates import Estimates
+from bot.backtest.runner import Replay
+from bot.backtest.snapshot import Change
+from bot.config.models import Config
+from bot.core.exposure import exposures
+from bot.daemon.decide import valued_assets
+from bot.daemon.estimates import EstimateCache, fetch_candles
+from bot.daemon.snapshot import all_instruments, read_snapshot
+from bot.exchange.sim_port import SimExchangePort
+from bot.stats.returns import CloseSeries
+from strategies.base import RuleInputs
+from strategies.book import evaluate_book
+from strategies.state import RuleState
+from tests.backtest.helpers import REPO, sim_config, utc, write_candles
+
+REPLAY = REPO / "data" / "replay"
+BETA_RULE = """\
+  - kind: beta
+    asset: SOL
+    ratio: 1
+    hedge_with: BTC
+    rho_floor: 0.3
+    estimator: {interval: 1h, window: 240, method: ols, refresh_minutes: 60, max_age_hours: 3}
+    vol_trigger: {window_hours: 24, enter_above: 0.6, exit_below: 0.4}
+"""
+
+
+class CheckedReplay(Replay):
+    """Compares every tick with the daemon's code before running it."""
+
+    def __init__(self, config: Config, market: MarketData, options: BacktestOptions) -> None:
+        super().__init__(config, market, options)
+        self.daemon_cache = EstimateCache(SimExchangePort(self.sim))
+        self.previous: dict[str, RuleState] = {}
+        self.changes: Counter[str] = Counter()
+        self.checked = 0
+
+    def _tick(self, tick: int, change: Change) -> bool:
+        port = SimExchangePort(self.sim)
+        now = self.sim.now
+        daemon = asyncio.run(read_snapshot(port, self.config.holdings, self.rules))
+        instruments = self.book.instruments(self.reader.markets, now)
+        assert instruments == all_instruments(self.rules, daemon.markets, now)
+        ours = self.reader.with_tickers(self.reader.read(instruments, change, now))
+        assert replace(ours, funding=daemon.funding) == daemon
+        assert set(ours.funding) == set(daemon.funding)
+        for symbol, rate in ours.funding.items():
+            base = ours.markets[symbol].base
+            assert rate == self.funding.funding_rate(base, symbol, self.sim.now_ms // 1000)
+        self.changes[change] += 1
+        placed = super()._tick(tick, change)
+        cache = self.daemon_cache
+        asyncio.run(cache.refresh(self.rules, now))
+        assert cache.betas == self.estimates.betas
+        assert cache.vols == self.estimates.vols
+        exposure = exposures(ours, valued_assets(ours, self.rules))
+        inputs = RuleInputs.from_snapshot(
+            ours, exposure, betas=cache.betas, realized_vol=cache.vols, states=self.previous
+        )
+        assert self.book.evaluate(inputs) == evaluate_book(self.rules, inputs)
+        self.previous = dict(self.states)
+        self.checked += 1
+        return placed
+
+
+def test_fast_paths_equal_the_daemon() -> None:
+    cfg = sim_config(
+        rules=BETA_RULE, spot="{SOL: 1000}", margin="{BTC: 0.3}", band="0.02", leverage="20"
+    )
+    options = BacktestOptions(start=utc(2024, 3, 4), end=utc(2024, 3, 12))
+    replay = CheckedReplay(cfg, load_for([cfg], REPLAY, options), options)
+    replay.run()
+    assert replay.checked == 8 * 24 + 1
+    assert all(replay.changes[kind] for kind in ("all", "balances", "none"))  # every read path
+    kinds = {e.kind for e in replay.sim.executions()}
+    assert {"trade", "funding", "liquidation"} <= kinds
+    assert replay.estimates.betas
+    assert replay.estimates.vols
+
+
+def test_closes_equal_the_daemons_candles_on_minute_data(tmp_path: Path) -> None:
+    """1-minute candles, 1 h and 4 h estimation intervals, clocks on and off the hour."""
+    start = utc(2024, 1, 1)
+    closes = [Decimal(100) + Decimal(i % 97) / 10 for i in range(3 * 24 * 60)]
+    write_candles(tmp_path, "SOL", start, closes)
+    path = tmp_path / "binance_spot_SOLUSDT_1h.csv"
+    path.rename(tmp_path / "binance_spot_SOLUSDT_1m.csv")
+    text = (tmp_path / "binance_spot_SOLUSDT_1m.csv").read_text().splitlines()
+    minute = [text[0]]
+    for i, line in enumerate(text[1:]):
+        minute.append(line.replace(line.split(",")[0], _minute(start, i), 1))
+    (tmp_path / "binance_spot_SOLUSDT_1m.csv").write_text("\n".join(minute) + "\n")
+    cfg = sim_config(rules="  - {asset: SOL, ratio: 1}", spot="{SOL: 1}")
+    market = load_for([cfg], tmp_path)
+    estimates = Estimates(market.feed, [])
+    replay = Replay(cfg, market, BacktestOptions())
+    port = SimExchangePort(replay.sim)
+    for minutes in (2 * 24 * 60, 2 * 24 * 60 + 37, 3 * 24 * 60 - 1):
+        replay.sim.set_time(start + timedelta(minutes=minutes))
+        now = replay.sim.now
+        for interval, seconds, count in (("1h", 3600, 30), ("4h", 14_400, 10)):
+            candles = asyncio.run(fetch_candles(port, "SOL", interval, seconds, count, now))
+            ours = estimates.closes("SOL", seconds, count, replay.sim.now_ms // 1000)
+            theirs = CloseSeries.from_candles(candles, seconds)
+            assert ours.opens.tolist() == theirs.opens.tolist()
+            assert ours.closes.tolist() == theirs.closes.tolist()
+
+
+def _minute(start: datetime, i: int) -> str:
+    return (start + timedelta(minutes=i)).strftime("%Y-%m-%dT%H:%M:%SZ")
