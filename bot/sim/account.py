@@ -45,6 +45,9 @@ class Account:
         self.maintenance_rate = maintenance_rate
         self.maintenance_basis: MaintenanceBasis = maintenance_basis
         self._exec_seq = 0
+        # Liquidation prices change only with the position or its collateral, not with the
+        # price: cache them by everything they depend on (the replay asks at every step).
+        self._liquidation_cache: dict[tuple[object, ...], Decimal | None] = {}
         self._ledger_seq = 0
 
     def position(self, symbol: str) -> SimPosition:
@@ -64,11 +67,25 @@ class Account:
         balance (other positions in the same coin are ignored). Fees are ignored."""
         if pos.contracts == 0:
             return None
-        if pos.margin_mode == "isolated":
-            collateral = self.position_margin(market, pos)
-        else:
-            collateral = self.margin.get(market.settle, ZERO)
-        return margin.liquidation_price(
+        isolated = pos.margin_mode == "isolated"
+        wallet = ZERO if isolated else self.margin.get(market.settle, ZERO)
+        key = (
+            market.symbol,
+            market.contract_size,
+            pos.contracts,
+            pos.entry,
+            pos.leverage,
+            isolated,
+            wallet,
+            self.maintenance_rate,
+            self.maintenance_basis,
+        )
+        try:
+            return self._liquidation_cache[key]
+        except KeyError:
+            pass
+        collateral = self.position_margin(market, pos) if isolated else wallet
+        price = margin.liquidation_price(
             market,
             pos.contracts,
             pos.entry,
@@ -76,6 +93,10 @@ class Account:
             self.maintenance_rate,
             self.maintenance_basis,
         )
+        if len(self._liquidation_cache) > 4096:  # positions change; old keys are never asked
+            self._liquidation_cache.clear()
+        self._liquidation_cache[key] = price
+        return price
 
     def _next_exec_id(self, kind: ExecKind) -> str:
         self._exec_seq += 1
