@@ -35,6 +35,7 @@ from bot.core.types import (
     Position,
     Ticker,
 )
+from bot.exchange.ccxt_errors import retry_after_seconds, translate_ccxt_error
 from bot.exchange.ccxt_parse import (
     amount_from_contracts,
     client_id_of,
@@ -51,15 +52,8 @@ from bot.exchange.ccxt_parse import (
     to_ms,
 )
 from bot.exchange.errors import (
-    AuthenticationFailedError,
-    ClockSkewError,
     ExchangeError,
-    ExchangeUnavailableError,
     OrderNotFoundError,
-    OrderRejectedError,
-    OutcomeUnknownError,
-    PermanentExchangeError,
-    RateLimitedError,
     TemporaryExchangeError,
 )
 from bot.exchange.profiles import ExchangeProfile, NoSandboxError, profile_for, venue_refusal
@@ -68,8 +62,6 @@ from bot.logs import scrub_text
 
 T = TypeVar("T")
 ZERO = Decimal(0)
-# Bybit "server error"/"server busy" codes that ccxt raises as a plain ExchangeError.
-SERVER_BUSY_CODES = frozenset({"10016", "10019"})
 DAY_MS = 86_400_000
 HISTORY_WINDOW_MS = 7 * DAY_MS  # Bybit's execution list answers at most 7 days per query
 PAGE_LIMIT = 100
@@ -152,40 +144,12 @@ class CcxtPort:
     # -- error translation --------------------------------------------------------------------
 
     def _retry_after(self) -> float | None:
-        headers = getattr(self.client, "last_response_headers", None) or {}
-        value = headers.get("Retry-After") or headers.get("retry-after")
-        try:
-            return float(value) if value is not None else None
-        except ValueError:
-            return None
+        return retry_after_seconds(getattr(self.client, "last_response_headers", None))
 
     def _translate(self, exc: Exception, *, sending_order: bool) -> ExchangeError:
-        """ccxt exception → project error. When sending an order, only a definite refusal is a
-        refusal: anything else (timeouts, 5xx, dropped connections, server errors) may have
-        placed the order, so its outcome is unknown and must be looked up, never resent."""
-        message = f"{self.name}: {type(exc).__name__}: {exc}"
-        code = _ret_code(exc)
-        if isinstance(exc, ccxt_errors.RateLimitExceeded | ccxt_errors.DDoSProtection):
-            return RateLimitedError(message, retry_after_s=self._retry_after())
-        if isinstance(exc, ccxt_errors.InvalidNonce):
-            return ClockSkewError(f"{message} (delayed request, or is the clock in sync?)")
-        if isinstance(exc, ccxt_errors.AuthenticationError):
-            return AuthenticationFailedError(message)
-        if isinstance(exc, ccxt_errors.OrderNotFound):
-            return OrderNotFoundError(message)
-        if isinstance(
-            exc, ccxt_errors.InsufficientFunds | ccxt_errors.InvalidOrder | ccxt_errors.BadRequest
-        ):
-            if sending_order:
-                return OrderRejectedError(message, code=code)
-            return PermanentExchangeError(message)
-        if sending_order:
-            return OutcomeUnknownError(message)
-        if isinstance(exc, ccxt_errors.ExchangeNotAvailable) or code in SERVER_BUSY_CODES:
-            return ExchangeUnavailableError(message, retry_after_s=self._retry_after())
-        if isinstance(exc, ccxt_errors.NetworkError):
-            return TemporaryExchangeError(message)
-        return PermanentExchangeError(message)
+        return translate_ccxt_error(
+            exc, self.name, sending_order=sending_order, retry_after_s=self._retry_after()
+        )
 
     async def _call(
         self, operation: str, call: Callable[[], Awaitable[T]], *, retry: bool = True
@@ -615,16 +579,3 @@ def _totals(balance: Mapping[str, Any]) -> dict[str, Decimal]:
         if amount is not None:
             result[coin] = amount
     return result
-
-
-def _ret_code(exc: Exception) -> str | None:
-    """Bybit-style ``"retCode":NNN`` out of ccxt's message (it embeds the raw body)."""
-    text = str(exc)
-    marker = '"retCode":'
-    start = text.find(marker)
-    if start < 0:
-        return None
-    digits = "".join(
-        ch for ch in text[start + len(marker) : start + len(marker) + 12] if ch.isdigit()
-    )
-    return digits or None
