@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
 
 from ccxt.base import errors as ccxt_errors
 
@@ -24,9 +23,11 @@ from bot.exchange.errors import (
 SERVER_BUSY_CODES = frozenset({"10016", "10019"})
 
 
-def retry_after_seconds(headers: Mapping[str, Any] | None) -> float | None:
+def retry_after_seconds(headers: object) -> float | None:
     """The Retry-After header of the last response, in seconds (ccxt itself ignores it)."""
-    value = (headers or {}).get("Retry-After") or (headers or {}).get("retry-after")
+    if not isinstance(headers, Mapping):
+        return None
+    value = headers.get("Retry-After") or headers.get("retry-after")
     try:
         return float(value) if value is not None else None
     except ValueError:
