@@ -76,7 +76,7 @@ async def test_one_slow_account_never_stalls_the_others(
     exchange:
       id: bybit
       url: {emulator.url}
-      timeout_ms: 1000
+      timeout_ms: 3000
     rules:
       - {{asset: BTC, ratio: 1}}
 """
@@ -102,9 +102,12 @@ async def test_one_slow_account_never_stalls_the_others(
     fast = {name: stats.by_account[name] for name in ("default", "second")}
     for name, account_stats in fast.items():
         assert account_stats.failures == 0, name
-        assert len(starts[name]) >= 14, (name, len(starts[name]))  # 5 s / 0.25 s = 20 periods
-        gaps = [b - a for a, b in zip(starts[name], starts[name][1:], strict=False)]
-        assert max(gaps) < 2.0, (name, max(gaps))  # never held up by the slow one (~10 s a tick)
+        # 5 s at 0.25 s is 20 periods; a slow call (3 s timeout, retried) that stalled the
+        # others would leave them a handful of ticks and gaps of 9 s or more
+        assert len(starts[name]) >= 10, (name, len(starts[name]))
+        gaps = sorted(b - a for a, b in zip(starts[name], starts[name][1:], strict=False))
+        assert gaps[len(gaps) // 2] < 0.6, (name, gaps)  # the median gap is the period
+        assert gaps[-1] < 4.0, (name, gaps[-1])
     slow = stats.by_account["slow"]
     assert slow.last_ok_at is None  # it never managed a tick
     assert slow.failures >= 1
