@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import cast
 
 from bot.config.models import CollateralMode
 from bot.core.types import HedgeTarget
-from strategies.base import HedgeRule, RuleInputs, evaluate_rule
+from strategies.base import HedgeRule, RuleInputs, evaluate_rule, implements
 from strategies.collateral import CollateralPolicy, collateral_targets
 from strategies.events import RuleEvent
 from strategies.state import RuleState
@@ -50,8 +51,8 @@ def evaluate_book(
         if result.state is not None:
             states[rule.asset] = result.state
     policies = [
-        _Policy(rule.asset, rule.collateral)
-        if isinstance(rule, CollateralPolicy)
+        _Policy(rule.asset, cast(CollateralPolicy, rule).collateral)
+        if implements(rule, CollateralPolicy)
         else _Policy(rule.asset, default_collateral)
         for rule in rules
     ]

@@ -30,8 +30,10 @@ from bot.core.sizing import contracts_for_usd
 from bot.core.types import ZERO, HedgeTarget, Market, Snapshot
 from strategies.base import EvaluatingRule, HedgeRule, InstrumentListing, RuleInputs
 from strategies.book import BookResult
+from strategies.collateral import STABLECOINS as COLLATERAL_STABLECOINS
 from strategies.collateral import CollateralPolicy, collateral_targets
 from strategies.events import RuleEvent
+from strategies.ratio import RatioRule
 from strategies.state import RuleState
 
 
@@ -56,6 +58,65 @@ class RuleBook:
             else _Policy(rule.asset, default_collateral)
             for rule in self.rules
         )
+        self._ruled = frozenset(rule.asset for rule in self.rules)
+        # Every rule a plain ``RatioRule`` (no state, no events, no modifiers): ``plain_totals``
+        # may sum their targets without building them. (asset, ratio, instrument) per rule.
+        self._plain: tuple[tuple[str, Decimal, str], ...] | None = (
+            tuple((r.asset, r.ratio, r.instrument) for r in cast(Sequence[RatioRule], self.rules))
+            if all(type(rule) is RatioRule for rule in self.rules)
+            else None
+        )
+
+        self._held_cache: tuple[object, object, dict[str, Decimal]] = (None, None, {})
+
+    @property
+    def plain(self) -> bool:
+        """Whether ``plain_totals`` applies (every rule a plain ``RatioRule``)."""
+        return self._plain is not None
+
+    def plain_totals(self, snapshot: Snapshot, assets: Sequence[str]) -> dict[str, Decimal] | None:
+        """``aggregate_targets(evaluate(inputs).targets)`` for ``inputs`` built from
+        ``exposures(snapshot, assets)``, without building exposures or targets, when every rule
+        is a plain ``RatioRule`` (``RatioRule.targets`` and ``Exposure.exposure_usd``, same
+        Decimal operations in the same order) and no collateral target can arise (no rule-less,
+        non-stable coin with positive collateral). None: use ``evaluate`` (which then also
+        raises what ``exposures`` raises).
+
+        Spot + static per coin is kept while ``snapshot.spot`` and ``snapshot.static`` are the
+        same objects: like ``SnapshotReader``, callers replace those mappings, never mutate them."""
+        plain = self._plain
+        if plain is None:
+            return None
+        prices, spot, static, wallets = (
+            snapshot.prices,
+            snapshot.spot,
+            snapshot.static,
+            snapshot.margin,
+        )
+        ruled = self._ruled
+        cached = self._held_cache
+        if cached[0] is not spot or cached[1] is not static:  # the reader replaces, not mutates
+            cached = self._held_cache = (spot, static, {})
+        held_by_asset = cached[2]
+        usd: dict[str, Decimal] = {}
+        for asset in assets:
+            price = prices.get(asset)
+            if price is None:
+                return None
+            wallet = wallets.get(asset)
+            collateral = wallet.balance + wallet.unrealized_pnl if wallet is not None else ZERO
+            if asset not in ruled and asset not in COLLATERAL_STABLECOINS and collateral > 0:
+                return None  # collateral_targets would add a target
+            held = held_by_asset.get(asset)
+            if held is None:  # exposures(): spot.get(asset, ZERO) + static.get(asset, ZERO)
+                held = held_by_asset[asset] = spot.get(asset, ZERO) + static.get(asset, ZERO)
+            usd[asset] = (held + collateral) * price
+        totals: dict[str, Decimal] = {}
+        for asset, ratio, instrument in plain:
+            value = usd.get(asset, ZERO)
+            target = ratio * value if value > 0 else ZERO
+            totals[instrument] = totals.get(instrument, ZERO) + target
+        return totals
 
     def instruments(self, markets: Mapping[str, Market], now: datetime) -> list[str]:
         """``bot.daemon.snapshot.all_instruments``: every symbol any rule may target now."""
@@ -115,29 +176,45 @@ def in_band(
     """
     if snapshot.unknown_positions:
         return BandCheck(False, False)
-    totals = aggregate_targets(targets)
-    marks: Mapping[str, Decimal | None] = {}
-    if held is None:
-        held = {s: p.contracts for s, p in snapshot.positions.items()}
-        marks = {s: p.mark_price for s, p in snapshot.positions.items()}
-    for symbol, contracts in held.items():
-        if contracts < 0 and symbol not in totals:
-            totals[symbol] = ZERO  # a short without a target: the planner closes it
+    return in_band_totals(aggregate_targets(targets), snapshot, settings, held)
+
+
+def in_band_totals(
+    totals: dict[str, Decimal],
+    snapshot: Snapshot,
+    settings: PlannerSettings,
+    held: Mapping[str, Decimal] | None = None,
+) -> BandCheck:
+    """``in_band`` given ``aggregate_targets(targets)`` (``totals`` is modified)."""
+    if snapshot.unknown_positions:
+        return BandCheck(False, False)
+    held, marks = _holdings(totals, snapshot, held)
     band = settings.band
     band_f = float(band)
+    markets, prices = snapshot.markets, snapshot.prices
     for symbol, total in totals.items():
         signed = held.get(symbol, ZERO)
-        if signed > 0:  # a long on a targeted instrument: the planner closes it
+        market = markets.get(symbol)
+        # per symbol: (market, signed, long?, USD per contract, slack, float(signed))
+        known = _HELD.get(symbol)
+        if known is None or known[1] is not signed or known[0] is not market:
+            known = _HELD[symbol] = _held_constants(symbol, market, signed)
+        # a long on a targeted instrument (the planner closes it), or a symbol it cannot value
+        if known[2] or market is None:
             return BandCheck(False, False)
-        market = snapshot.markets.get(symbol)
-        if market is None:
-            return BandCheck(False, False)
-        mark = marks.get(symbol)
-        price = mark if mark is not None else snapshot.prices.get(market.base)
+        mark = marks.get(symbol) if marks else None
+        price = mark if mark is not None else prices.get(market.base)
         if price is None or price <= 0:
             return BandCheck(False, False)
-        if not market.active or _clearly_inside(symbol, market, total, signed, band_f):
+        if not market.active:
             continue
+        size = known[3]
+        if size:  # _clearly_inside, inlined (the same float arithmetic)
+            target = float(total)
+            allowance = band_f * target
+            worst = (abs(target / size + known[5]) * (1 + 1e-9) + known[4]) * size
+            if allowance > 0 and worst < allowance * (1 - 1e-9):
+                continue
         target_usd = max(total, ZERO)
         gap = contracts_for_usd(market, target_usd, price) + signed  # target − current short
         if gap and face_usd(market, abs(gap), price) > band * target_usd:
@@ -145,10 +222,26 @@ def in_band(
     return BandCheck(True, False)
 
 
+def _holdings(
+    totals: dict[str, Decimal], snapshot: Snapshot, held: Mapping[str, Decimal] | None
+) -> tuple[Mapping[str, Decimal], Mapping[str, Decimal | None]]:
+    """Signed contracts and marks per symbol (from the positions when ``held`` is None); a
+    short without a target gets a zero total (the planner closes it)."""
+    marks: Mapping[str, Decimal | None] = {}
+    if held is None:
+        held = {s: p.contracts for s, p in snapshot.positions.items()}
+        marks = {s: p.mark_price for s, p in snapshot.positions.items()}
+    for symbol, contracts in held.items():
+        if contracts < 0 and symbol not in totals:
+            totals[symbol] = ZERO
+    return held, marks
+
+
 def _clearly_inside(
     symbol: str, market: Market, total: Decimal, signed: Decimal, band: float
 ) -> bool:
-    """The float bound of ``_constants`` (inverse markets only; False: use the exact test)."""
+    """The float bound of ``_constants`` (inverse markets only; False: use the exact test).
+    ``in_band_totals`` applies the same test inline."""
     constants = _FLOATS.get(symbol)
     if constants is None or constants[0] is not market:
         constants = _FLOATS[symbol] = _constants(market)
@@ -162,6 +255,20 @@ def _clearly_inside(
 
 
 _FLOATS: dict[str, tuple[Market, float, float]] = {}
+_HELD: dict[str, tuple[Market | None, Decimal, bool, float, float, float]] = {}
+
+
+def _held_constants(
+    symbol: str, market: Market | None, signed: Decimal
+) -> tuple[Market | None, Decimal, bool, float, float, float]:
+    """What ``in_band_totals`` derives from a symbol's market and signed holding (both
+    immutable, so cached by identity): ``_constants`` and ``float(signed)``."""
+    if market is None:
+        return None, signed, signed > 0, 0.0, 0.0, float(signed)
+    constants = _FLOATS.get(symbol)
+    if constants is None or constants[0] is not market:
+        constants = _FLOATS[symbol] = _constants(market)
+    return market, signed, signed > 0, constants[1], constants[2], float(signed)
 
 
 def _constants(market: Market) -> tuple[Market, float, float]:

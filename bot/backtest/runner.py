@@ -24,7 +24,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from bot.backtest.data import MarketData, choose_funding
-from bot.backtest.decision import RuleBook, in_band
+from bot.backtest.decision import BandCheck, RuleBook, in_band, in_band_totals
 from bot.backtest.estimates import Estimates
 from bot.backtest.funding import FundingPlan
 from bot.backtest.snapshot import Change, SnapshotReader
@@ -32,7 +32,7 @@ from bot.config.models import Config, SimConfig
 from bot.core.exposure import exposures
 from bot.core.planner import PlannerSettings
 from bot.core.risk import price_disagreement, screen_orders
-from bot.core.types import HedgeTarget, OrderRequest, PlannedOrder
+from bot.core.types import HedgeTarget, OrderRequest, PlannedOrder, Snapshot
 from bot.daemon.decide import decide, valued_assets
 from bot.sim.engine import SimExchange
 from bot.sim.errors import RejectError
@@ -273,22 +273,29 @@ class Replay:
         key = (self.reader.coin_key, tuple(snapshot.margin))
         if key != self._valued_key:  # valued_assets reads only these keys: cache its answer
             self._valued_key, self._valued = key, valued_assets(snapshot, self.rules)
-        exposure = exposures(snapshot, self._valued)
-        inputs = RuleInputs.from_snapshot(
-            snapshot,
-            exposure,
-            betas=estimates.betas,
-            realized_vol=estimates.vols,
-            states=self.states,
-        )
-        book = self.book.evaluate(inputs)
-        check = in_band(book.targets, snapshot, self.settings, self.reader.held)
-        self._record(book.targets, check.outside, check.quiet, change != "none")
-        for kind in {event.kind for event in book.events}:
-            self.activity.events[kind] += 1
-        if check.quiet:
-            self.states = dict(book.states)
-            return False
+        check = self._plain_check(snapshot)
+        if check is not None:  # plain ratio rules: no targets built, no events, no states
+            self._record((), check.outside, check.quiet, change != "none")
+            if check.quiet:
+                self.states = {}
+                return False
+        else:
+            exposure = exposures(snapshot, self._valued)
+            inputs = RuleInputs.from_snapshot(
+                snapshot,
+                exposure,
+                betas=estimates.betas,
+                realized_vol=estimates.vols,
+                states=self.states,
+            )
+            book = self.book.evaluate(inputs)
+            check = in_band(book.targets, snapshot, self.settings, self.reader.held)
+            self._record(book.targets, check.outside, check.quiet, change != "none")
+            for kind in {event.kind for event in book.events}:
+                self.activity.events[kind] += 1
+            if check.quiet:
+                self.states = dict(book.states)
+                return False
         snapshot = self.reader.with_tickers(snapshot)
         decision = decide(
             snapshot,
@@ -311,6 +318,17 @@ class Replay:
         for order in screened.allowed:
             self._send(order)
         return bool(screened.allowed)
+
+    def _plain_check(self, snapshot: Snapshot) -> BandCheck | None:
+        """``in_band`` of the book's targets when every rule is a plain ratio rule
+        (``RuleBook.plain_totals``): such rules have no state or events, and nothing recorded
+        needs the targets themselves (no rule's instrument varies). None: the general path."""
+        if snapshot.unknown_positions or not self.book.plain or self._varying:
+            return None
+        totals = self.book.plain_totals(snapshot, self._valued)
+        if totals is None:
+            return None
+        return in_band_totals(totals, snapshot, self.settings, self.reader.held)
 
     def _send(self, order: PlannedOrder) -> None:
         request = OrderRequest(

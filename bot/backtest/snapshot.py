@@ -34,6 +34,7 @@ from bot.sim import margin
 from bot.sim.engine import SimExchange
 
 ZERO = Decimal(0)
+ONE = Decimal(1)
 Change = Literal["none", "balances", "all"]
 
 
@@ -64,6 +65,7 @@ class SnapshotReader:
         self._base: dict[str, Position] = {}  # the engine's positions of the instruments
         self._positions: Mapping[str, Position] = {}
         self._open: list[tuple[str, Market, Position]] = []  # every non-flat position
+        self._pnl_terms: list[PnlTerms] = []  # the same, with their PnL constants
         self._unknown: frozenset[str] = frozenset()
         self._coins: list[str] = []
         self._priced_coins: list[str] = []
@@ -218,6 +220,7 @@ class SnapshotReader:
         }
         self.held = {symbol: position.contracts for symbol, position in self._base.items()}
         self._open = [(s, self.markets[s], p) for s, p in everything.items()]
+        self._pnl_terms = [_pnl_terms(s, m, p) for s, m, p in self._open]
 
     def _refresh_balances(self) -> bool:
         """After funding: new margin balances and positions (liquidation prices); False when a
@@ -237,8 +240,14 @@ class SnapshotReader:
         """Carry positions and wallets over to the new prices (module docstring)."""
         upnl: dict[str, Decimal] = dict.fromkeys(self._margin, ZERO)
         pnl_by_symbol: dict[str, Decimal] = {}
-        for symbol, market, pos in self._open:
-            pnl = margin.pnl(market, pos.contracts, pos.entry_price, prices[market.base])
+        for symbol, market, pos, face, inverse_entry in self._pnl_terms:
+            price = prices[market.base]
+            if face is None:
+                pnl = margin.pnl(market, pos.contracts, pos.entry_price, price)
+            else:  # margin.pnl of an inverse position, ``ONE / entry`` computed once
+                pnl = face * (ONE / price - inverse_entry)
+                if pos.contracts > 0:
+                    pnl = -pnl
             pnl_by_symbol[symbol] = pnl
             upnl[market.settle] += pnl
         self._positions = RepricedPositions(self._base, self.markets, prices, pnl_by_symbol)
@@ -258,6 +267,19 @@ class SnapshotReader:
 
     def _usd(self, coin: str, stable: Mapping[str, float]) -> float:
         return float(self.sim.price(coin)) if coin in self.priced else stable[coin]
+
+
+PnlTerms = tuple[str, Market, Position, Decimal | None, Decimal]
+
+
+def _pnl_terms(symbol: str, market: Market, pos: Position) -> PnlTerms:
+    """What ``margin.pnl`` of an open inverse position computes before the price enters:
+    ``bot.core.inverse.position_pnl_coin`` is ``±face × (1/price − 1/entry)`` with ``face =
+    |contracts| × contract_size``. ``face`` None: call ``margin.pnl`` (linear, flat, no entry)."""
+    if market.kind != "inverse" or pos.contracts == 0 or not pos.entry_price:
+        return symbol, market, pos, None, ZERO
+    face = abs(pos.contracts) * market.contract_size
+    return symbol, market, pos, face, ONE / pos.entry_price
 
 
 class RepricedPositions(Mapping[str, Position]):

@@ -113,6 +113,7 @@ class SimExchange(TradingMixin):
         self._next_expiry_ms: int | None = None
         self._funding_history: list[tuple[int, str, Decimal]] = []
         self._prices: dict[str, Decimal] = {}
+        self._replay_feed = feed if type(feed) is ReplayFeed else None
         self._refresh_prices()
         unknown = sorted(set(params.contract_sizes_usd) - set(feed.coins))
         if unknown:
@@ -292,6 +293,12 @@ class SimExchange(TradingMixin):
 
     def _refresh_prices(self) -> None:
         seconds = self._now_ms // 1000
+        if self._replay_feed is not None:  # one pass over the series, same answers
+            try:
+                self._prices.update(self._replay_feed.prices_at(seconds))
+                return
+            except FeedError:
+                pass  # the loop below updates the coins before the failing one, then raises
         price_at = self.feed.price_at
         for coin in self.feed.coins:
             self._prices[coin] = price_at(coin, seconds)

@@ -16,11 +16,13 @@ from decimal import Decimal
 from pathlib import Path
 
 from bot.backtest import BacktestOptions, MarketData, load_for
+from bot.backtest.decision import in_band, in_band_totals
 from bot.backtest.estimates import Estimates
 from bot.backtest.runner import Replay
 from bot.backtest.snapshot import Change
 from bot.config.models import Config
 from bot.core.exposure import exposures
+from bot.core.planner import aggregate_targets
 from bot.daemon.decide import valued_assets
 from bot.daemon.estimates import EstimateCache, fetch_candles
 from bot.daemon.snapshot import all_instruments, read_snapshot
@@ -126,3 +128,49 @@ def test_closes_equal_the_daemons_candles_on_minute_data(tmp_path: Path) -> None
 
 def _minute(start: datetime, i: int) -> str:
     return (start + timedelta(minutes=i)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class PlainCheckedReplay(Replay):
+    """Checks the plain-ratio shortcut (``RuleBook.plain_totals``) against the general path."""
+
+    def __init__(self, config: Config, market: MarketData, options: BacktestOptions) -> None:
+        super().__init__(config, market, options)
+        self.fast = self.slow = 0
+
+    def _tick(self, tick: int, change: Change) -> bool:
+        now = self.sim.now
+        snapshot = self.reader.read(self.book.instruments(self.reader.markets, now), change, now)
+        valued = valued_assets(snapshot, self.rules)
+        inputs = RuleInputs.from_snapshot(snapshot, exposures(snapshot, valued))
+        book = evaluate_book(self.rules, inputs)
+        totals = self.book.plain_totals(snapshot, valued)
+        if totals is None:
+            self.slow += 1
+        else:
+            self.fast += 1
+            assert totals == aggregate_targets(book.targets)
+            assert [str(v) for v in totals.values()] == [
+                str(v) for v in aggregate_targets(book.targets).values()
+            ]
+            held = self.reader.held
+            assert in_band_totals(totals, snapshot, self.settings, held) == in_band(
+                book.targets, snapshot, self.settings, held
+            )
+        return super()._tick(tick, change)
+
+
+def test_plain_ratio_totals_equal_the_book() -> None:
+    rules = "  - {asset: SOL, ratio: 0.7}\n  - {asset: ETH, ratio: 1}"
+    cases = (("{SOL: 150, ETH: 4}", True), ("{SOL: 150, ETH: 4, BTC: 0.2}", False))
+    for margin, fast_only in cases:
+        cfg = sim_config(rules=rules, spot="{SOL: 1000, ETH: 10}", margin=margin, band="0.01")
+        options = BacktestOptions(start=utc(2024, 3, 4), end=utc(2024, 3, 8))
+        replay = PlainCheckedReplay(cfg, load_for([cfg], REPLAY, options), options)
+        replay.run()
+        assert replay.book.plain
+        assert replay.activity.orders
+        if fast_only:
+            assert replay.fast == 4 * 24 + 1
+            assert not replay.slow
+        else:
+            assert replay.slow  # BTC margin without a BTC rule: a collateral target
