@@ -11,17 +11,11 @@ Paths (``ConfigPath``) expand ``~`` and, when validated with ``context={"base_di
 
 from __future__ import annotations
 
-import contextlib
-import re
-from datetime import datetime
 from decimal import Decimal
-from pathlib import Path
 from typing import Annotated, Any, Literal, get_args
 
 from pydantic import (
-    AfterValidator,
     BaseModel,
-    ConfigDict,
     Field,
     ValidationError,
     ValidationInfo,
@@ -34,7 +28,64 @@ from pydantic_core.core_schema import ErrorType
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
-from bot.config.alert_params import AlertRulesConfig
+from bot.config.alerts_config import AlertsConfig as AlertsConfig
+from bot.config.exchange_config import (
+    ExchangeConfig as ExchangeConfig,
+)
+from bot.config.exchange_config import (
+    HoldingsConfig as HoldingsConfig,
+)
+from bot.config.exchange_config import (
+    ReplayConfig as ReplayConfig,
+)
+from bot.config.exchange_config import (
+    SimBalances as SimBalances,
+)
+from bot.config.exchange_config import (
+    SimConfig as SimConfig,
+)
+from bot.config.exchange_config import (
+    SpotSourceConfig as SpotSourceConfig,
+)
+from bot.config.fields import (
+    DEFAULT_DATABASE_URL as DEFAULT_DATABASE_URL,
+)
+from bot.config.fields import (
+    ERROR_AT as ERROR_AT,
+)
+from bot.config.fields import (
+    Coin as Coin,
+)
+from bot.config.fields import (
+    ConfigPath as ConfigPath,
+)
+from bot.config.fields import (
+    EnvVarName as EnvVarName,
+)
+from bot.config.fields import (
+    Fraction as Fraction,
+)
+from bot.config.fields import (
+    NonNegativeDecimal as NonNegativeDecimal,
+)
+from bot.config.fields import (
+    PositiveDecimal as PositiveDecimal,
+)
+from bot.config.fields import (
+    Strict as Strict,
+)
+from bot.config.fields import (
+    _coin as _coin,
+)
+from bot.config.fields import (
+    _env_var_name as _env_var_name,
+)
+from bot.config.fields import (
+    _resolve_path as _resolve_path,
+)
+from bot.config.fields import (
+    error_at as error_at,
+)
 from bot.config.rule_params import (
     BetaEstimatorConfig,
     FundingModifierConfig,
@@ -42,217 +93,6 @@ from bot.config.rule_params import (
     WindowConfig,
 )
 from bot.config.schema_paths import unknown_key_message
-
-Fraction = Annotated[Decimal, Field(ge=0, le=1)]
-PositiveDecimal = Annotated[Decimal, Field(gt=0)]
-NonNegativeDecimal = Annotated[Decimal, Field(ge=0)]
-
-DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///hedgebot.sqlite"
-
-ERROR_AT = "config_error_at"  # the error type of error_at(); ctx["at"] extends the error's loc
-
-
-def error_at(message: str, *at: str | int) -> PydanticCustomError:
-    """A validation error about the node ``at`` below the one being validated.
-
-    Pydantic reports a validator's error at the validated field or model; the loader appends
-    ``ctx["at"]`` to that location, so the user sees e.g. ``rules.1.asset`` instead of ``rules``.
-    """
-    return PydanticCustomError(ERROR_AT, message, {"at": at})
-
-
-def _resolve_path(path: Path, info: ValidationInfo) -> Path:
-    with contextlib.suppress(RuntimeError):  # "~user" for an unknown user: leave it as written
-        path = path.expanduser()
-    base_dir = info.context.get("base_dir") if isinstance(info.context, dict) else None
-    if base_dir is not None and not path.is_absolute():
-        return Path(base_dir) / path
-    return path
-
-
-def _coin(symbol: str) -> str:
-    if not re.fullmatch(r"[A-Z0-9]{1,20}", symbol):
-        raise ValueError("expected a coin symbol in upper case, like 'BTC' (A-Z, 0-9, at most 20)")
-    return symbol
-
-
-def _env_var_name(name: str) -> str:
-    if not re.fullmatch(r"[A-Z_][A-Z0-9_]{0,99}", name):
-        raise ValueError(
-            "expected the NAME of an environment variable (A-Z, 0-9 and _), not the key itself"
-        )
-    return name
-
-
-Coin = Annotated[str, AfterValidator(_coin)]
-ConfigPath = Annotated[Path, AfterValidator(_resolve_path)]
-# Upper case only, so that a key pasted in by mistake is rejected (and never echoed).
-EnvVarName = Annotated[str, AfterValidator(_env_var_name)]
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class ReplayConfig(Strict):
-    """Replay of real hourly candles (files named like ``binance_spot_BTCUSDT_1h.csv.gz``)."""
-
-    path: ConfigPath
-    start: str | None = None  # ISO timestamp of the first replayed candle; default: the first one
-    step_per_tick: bool = True  # advance one candle per daemon tick (accelerated replay)
-
-    @field_validator("start")
-    @classmethod
-    def _iso_timestamp(cls, start: str | None) -> str | None:
-        if start is not None:
-            try:
-                datetime.fromisoformat(start)
-            except ValueError:
-                raise ValueError(
-                    "expected an ISO 8601 timestamp like '2024-01-01T00:00:00Z'"
-                ) from None
-        return start
-
-
-class SimBalances(Strict):
-    spot: dict[Coin, NonNegativeDecimal] = Field(default_factory=dict)
-    margin: dict[Coin, NonNegativeDecimal] = Field(default_factory=dict)
-
-
-class SimConfig(Strict):
-    """The simulated exchange (``exchange.id: sim``), also served by the emulator."""
-
-    prices: dict[Coin, PositiveDecimal] = Field(default_factory=dict)
-    replay: ReplayConfig | None = None
-    contract_size_usd: dict[Coin, PositiveDecimal] = Field(default_factory=dict)
-    balances: SimBalances = Field(default_factory=SimBalances)
-    fee_rate: Annotated[Decimal, Field(ge=0, le=Decimal("0.01"))] = Decimal("0.00055")
-    funding_rate: dict[Coin, Annotated[Decimal, Field(ge=-1, le=1)]] = Field(default_factory=dict)
-    funding_interval_hours: Annotated[int, Field(ge=1, le=24)] = 8
-    maintenance_margin_rate: Annotated[Decimal, Field(gt=0, lt=1)] = Decimal("0.005")
-    # Coins that get an inverse perpetual (default: every priced coin); a coin left out is
-    # spot-only, to be hedged with a proxy.
-    inverse_perps: list[Coin] | None = None
-    api_key: str = "test-key"
-    secret: str = "test-secret"  # noqa: S105 (the simulator's well-known fake secret)
-
-    @model_validator(mode="after")
-    def _one_price_source(self) -> SimConfig:
-        if self.replay is None and not self.prices:
-            raise ValueError("give either 'prices' (fixed USD prices by coin) or 'replay'")
-        return self
-
-
-class ExchangeConfig(Strict):
-    id: Annotated[str, Field(min_length=1)]
-    testnet: bool = True
-    url: str | None = None  # base URL override, e.g. the local emulator
-    api_key_env: EnvVarName = "HEDGEBOT_API_KEY"
-    secret_env: EnvVarName = "HEDGEBOT_API_SECRET"  # noqa: S105 (a variable name)
-    api_key_file: ConfigPath | None = None  # read instead of api_key_env when given
-    secret_file: ConfigPath | None = None  # read instead of secret_env when given
-    sim: SimConfig | None = None
-    # Run the Bybit emulator in-process on 127.0.0.1 over ``sim`` and point ccxt at it: the
-    # whole wire path (ccxt, signing, parsing) with no network. Needs id "bybit" and "sim".
-    embedded_emulator: bool = False
-    timeout_ms: Annotated[int, Field(ge=500, le=120_000)] = 10_000  # per HTTP request
-    # An order not found by its client id this long after it was persisted never arrived
-    # (exchanges refuse requests older than their receive window, 5 s on Bybit).
-    order_lookup_grace_seconds: Annotated[float, Field(ge=0, le=3600)] = 60.0
-    allow_withdraw_permission: bool = False  # refuse keys that can withdraw unless True
-    pause_on_unavailable_seconds: Annotated[float, Field(ge=0, le=86_400)] = 60.0
-
-    @model_validator(mode="after")
-    def _embedded_needs_sim(self) -> ExchangeConfig:
-        if self.embedded_emulator and (self.sim is None or self.id != "bybit"):
-            raise error_at(
-                "embedded_emulator needs exchange.id 'bybit' and an 'exchange.sim' section",
-                "embedded_emulator",
-            )
-        return self
-
-    @model_validator(mode="after")
-    def _sim_needs_section(self) -> ExchangeConfig:
-        if self.id == "sim" and self.sim is None:
-            raise error_at("exchange.id 'sim' needs an 'exchange.sim' section", "sim")
-        return self
-
-
-class SpotSourceConfig(Strict):
-    """``holdings.sources[]``: another account whose spot coins count as holdings (read-only).
-
-    Its own ccxt id, venue and credentials (environment variable names or files, never the
-    keys), e.g. SOL held on Binance spot and hedged with a BTC inverse perp on Bybit, or a second
-    emulator on another port. Only ``fetch_balance`` is ever called on it. ``assets`` limits
-    which coins are counted from it (default: every coin it reports).
-    """
-
-    exchange: Annotated[str, Field(min_length=1, max_length=64)]  # ccxt id, e.g. "binance"
-    name: Annotated[str, Field(min_length=1, max_length=64)] | None = None  # default: exchange
-    testnet: bool = True
-    url: str | None = None  # base URL override, e.g. a second local emulator
-    api_key_env: EnvVarName | None = None
-    secret_env: EnvVarName | None = None
-    api_key_file: ConfigPath | None = None
-    secret_file: ConfigPath | None = None
-    balance_params: dict[str, Any] | None = None  # default: the exchange's spot wallet params
-    assets: list[Coin] | None = None
-    timeout_ms: Annotated[int, Field(ge=500, le=120_000)] = 10_000
-
-    @property
-    def label(self) -> str:
-        return self.name or self.exchange
-
-    @model_validator(mode="after")
-    def _credentials_named(self) -> SpotSourceConfig:
-        if self.exchange == "sim":
-            raise error_at(
-                "a spot source is a ccxt exchange (for the simulator, point 'url' at an "
-                "emulator and use exchange 'bybit')",
-                "exchange",
-            )
-        if self.api_key_env is None and self.api_key_file is None:
-            raise error_at("give api_key_env (a variable name) or api_key_file", "api_key_env")
-        if self.secret_env is None and self.secret_file is None:
-            raise error_at("give secret_env (a variable name) or secret_file", "secret_env")
-        return self
-
-    def exchange_config(self) -> ExchangeConfig:
-        """As an ``exchange`` section: for ``resolve_credentials`` and ``CcxtPort.from_config``
-        (with ``profile=spot_source_profile(source.exchange)``)."""
-        return ExchangeConfig(
-            id=self.exchange,
-            testnet=self.testnet,
-            url=self.url,
-            api_key_env=self.api_key_env or "HEDGEBOT_UNUSED_KEY",
-            secret_env=self.secret_env or "HEDGEBOT_UNUSED_SECRET",
-            api_key_file=self.api_key_file,
-            secret_file=self.secret_file,
-            timeout_ms=self.timeout_ms,
-        )
-
-
-class HoldingsConfig(Strict):
-    source: Literal["exchange", "none"] = "exchange"  # read spot balances from the exchange?
-    static: dict[Coin, NonNegativeDecimal] = Field(default_factory=dict)  # coins held elsewhere
-    # More accounts whose spot coins are holdings (each with its own credentials).
-    sources: list[SpotSourceConfig] = Field(default_factory=list)
-
-    @field_validator("sources")
-    @classmethod
-    def _unique_labels(cls, sources: list[SpotSourceConfig]) -> list[SpotSourceConfig]:
-        seen: dict[str, int] = {}
-        for index, source in enumerate(sources):
-            if source.label in seen:
-                raise error_at(
-                    f"source {source.label!r} is listed twice (sources.{seen[source.label]}); "
-                    "give each a distinct 'name'",
-                    index,
-                    "name" if source.name else "exchange",
-                )
-            seen[source.label] = index
-        return sources
-
 
 CollateralMode = Literal["neutral", "ignore"]
 
@@ -432,80 +272,6 @@ class DatabaseConfig(Strict):
 class LoggingConfig(Strict):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     format: Literal["auto", "json", "console"] = "auto"
-
-
-_MQTT_INSTANCE = re.compile(r"[A-Za-z0-9_.-]{1,64}")
-_URL_SCHEME = re.compile(r"[a-z][a-z0-9+.-]*://.+")
-
-
-class AlertsConfig(Strict):
-    """``alerts:``: alerts kept in a database outbox, published over MQTT (and Apprise).
-
-    Off by default, so a config without this section needs no broker. Topics start with
-    ``{prefix}/{instance}/``. The broker password never appears in the file: ``password_env``
-    names the environment variable holding it. ``max_rows`` bounds the outbox (per account):
-    delivered rows go first, then undelivered info alerts, then warnings; criticals are kept.
-    Apprise URLs often embed tokens: prefer ``apprise_urls_env`` (a variable holding them,
-    separated by spaces or commas) to ``apprise_urls``.
-    """
-
-    enabled: bool = False
-    host: Annotated[str, Field(min_length=1, max_length=253)] = "127.0.0.1"
-    port: Annotated[int, Field(ge=1, le=65_535)] = 1883
-    tls: bool = False
-    ca_file: ConfigPath | None = None  # CA bundle for tls; default: the system's
-    username: Annotated[str, Field(min_length=1, max_length=256)] | None = None
-    password_env: EnvVarName | None = None
-    prefix: Annotated[str, Field(min_length=1, max_length=128)] = "hedgebot"
-    instance: str = "default"
-    max_rows: Annotated[int, Field(ge=10, le=10_000_000)] = 10_000
-    apprise_urls: list[str] = Field(default_factory=list)
-    apprise_urls_env: EnvVarName | None = None
-    keepalive_seconds: Annotated[int, Field(ge=5, le=3600)] = 30
-    publish_timeout_seconds: Annotated[float, Field(gt=0, le=300)] = 10.0
-    reconnect_min_seconds: Annotated[float, Field(gt=0, le=3600)] = 1.0
-    reconnect_max_seconds: Annotated[float, Field(gt=0, le=3600)] = 60.0
-    poll_seconds: Annotated[float, Field(gt=0, le=3600)] = 5.0  # outbox rows staged elsewhere
-    stop_timeout_seconds: Annotated[float, Field(ge=0, le=300)] = 5.0  # drain before exiting
-    rules: AlertRulesConfig = Field(default_factory=AlertRulesConfig)
-
-    @field_validator("prefix")
-    @classmethod
-    def _topic_prefix(cls, prefix: str) -> str:
-        levels = prefix.split("/")
-        if any(not level or "+" in level or "#" in level for level in levels):
-            raise ValueError(
-                "expected MQTT topic levels separated by '/', without wildcards (+ #) or "
-                "empty levels, like 'hedgebot' or 'home/hedgebot'"
-            )
-        if prefix.startswith("$"):
-            raise ValueError("topics starting with '$' are reserved by the broker")
-        return prefix
-
-    @field_validator("instance")
-    @classmethod
-    def _instance(cls, instance: str) -> str:
-        if not _MQTT_INSTANCE.fullmatch(instance):
-            raise ValueError("expected one topic level: 1 to 64 of A-Z, a-z, 0-9, '_', '.', '-'")
-        return instance
-
-    @field_validator("apprise_urls")
-    @classmethod
-    def _apprise_urls(cls, urls: list[str]) -> list[str]:
-        for index, url in enumerate(urls):
-            if not _URL_SCHEME.fullmatch(url.strip()):
-                raise error_at("expected an Apprise URL like 'ntfy://topic'", index)
-        return urls
-
-    @model_validator(mode="after")
-    def _consistent(self) -> AlertsConfig:
-        if self.ca_file is not None and not self.tls:
-            raise error_at("ca_file needs tls: true", "ca_file")
-        if self.password_env is not None and self.username is None:
-            raise error_at("a broker password needs a username (MQTT 3.1.1)", "password_env")
-        if self.reconnect_min_seconds > self.reconnect_max_seconds:
-            raise error_at("must not exceed reconnect_max_seconds", "reconnect_min_seconds")
-        return self
 
 
 AccountName = Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]{1,64}$")]
