@@ -26,6 +26,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
+from functools import lru_cache
 from typing import Literal
 
 from bot.config.models import CollateralMode
@@ -43,6 +44,7 @@ ContractChoice = Literal["inverse_perp", "linear_perp", "inverse_future"]
 ZERO = Decimal(0)
 ONE = Decimal(1)
 BETA_PLACES = 6  # β and ρ enter Decimal money math rounded to this many decimal places
+_NO_STATE = RuleState()
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +86,27 @@ class BetaRule:
     funding: FundingModifierParams | None = None
     gating: Gating = field(default_factory=Gating)
     collateral: CollateralMode = "neutral"
+    # The last ``_check_rho`` answer per proxy coin: (estimate, symbol, choice). The answer is a
+    # pure function of those and the rule's fields; estimates change once per refresh while the
+    # rule is evaluated every tick, so this spares rebuilding the same choice (and its Decimal
+    # β and ρ) on every tick. Matched by the estimate's identity: estimates are immutable.
+    _checked: dict[str, tuple[BetaEstimate, str, _Choice]] = field(
+        default_factory=dict, init=False, repr=False, compare=False, hash=False
+    )
+    # The coins it may hedge with and their perp symbols, derived once from the fields above.
+    _coin_list: tuple[str, ...] = field(init=False, repr=False, compare=False, hash=False)
+    _perps: dict[str, str] = field(init=False, repr=False, compare=False, hash=False)
+
+    def __post_init__(self) -> None:
+        if "/" in self.hedge_with:
+            coins: tuple[str, ...] = (self.hedge_with.split("/")[0],)
+        elif self.hedge_with != "auto":
+            coins = (self.hedge_with,)
+        else:
+            coins = tuple(dict.fromkeys((self.asset, *self.candidates)))
+        perp = own_linear_perp if self.contract == "linear_perp" else own_inverse_perp
+        object.__setattr__(self, "_coin_list", coins)
+        object.__setattr__(self, "_perps", {coin: perp(coin) for coin in coins})
 
     # --- what the daemon asks a rule -------------------------------------------------------
 
@@ -137,7 +160,7 @@ class BetaRule:
         now = inputs.now
         if now is None:
             raise ValueError(f"kind: beta rule for {self.asset} needs RuleInputs.now")
-        state = inputs.states.get(self.asset, RuleState())
+        state = inputs.states.get(self.asset, _NO_STATE)
         exposure = inputs.exposures.get(self.asset)
         exposure_usd = max(exposure.exposure_usd, ZERO) if exposure is not None else ZERO
         choice = self._choose(inputs, now, state)
@@ -179,7 +202,9 @@ class BetaRule:
                 *targets,
                 replace(target, instrument=previous, target_short_usd=ZERO, ratio=ZERO, reason=why),
             )
-        return RuleResult(targets, tuple(events), replace(state, instrument=symbol))
+        if state.instrument != symbol:
+            state = replace(state, instrument=symbol)
+        return RuleResult(targets, tuple(events), state)
 
     def _ratio(
         self,
@@ -203,7 +228,9 @@ class BetaRule:
                 asset=self.asset,
                 instrument=symbol,
             )
-            ratio, state = step.ratio, replace(state, funding=step.state)
+            ratio = step.ratio
+            if step.state != state.funding:
+                state = replace(state, funding=step.state)
             reasons.append(step.reason)
             if step.event is not None:
                 events.append(step.event)
@@ -214,7 +241,8 @@ class BetaRule:
             event = activation_event(state.activation, act, self.asset, symbol)
             if event is not None:
                 events.append(event)
-            state = replace(state, activation=act.state)
+            if act.state != state.activation:
+                state = replace(state, activation=act.state)
             if not act.active:
                 ratio = ZERO
             reasons.append(act.reason)
@@ -276,6 +304,16 @@ class BetaRule:
         return self._check_rho(coin, symbol, estimate)
 
     def _check_rho(self, coin: str, symbol: str, estimate: BetaEstimate) -> _Choice:
+        last = self._checked.get(coin)
+        if last is not None and last[0] is estimate and last[1] == symbol:
+            return last[2]
+        choice = self._checked_choice(coin, symbol, estimate)
+        self._checked[coin] = (estimate, symbol, choice)
+        return choice
+
+    def _checked_choice(self, coin: str, symbol: str, estimate: BetaEstimate) -> _Choice:
+        """The choice of ``coin``'s ``symbol`` with ``estimate``: lifted when ρ is below the
+        floor under ``on_low_rho: skip``, with an event when below it at all."""
         beta, rho = _decimal(estimate.beta), _decimal(estimate.rho)
         choice = _Choice(symbol, coin, beta, rho, reason=f"beta {beta} rho {rho} vs {coin}")
         if rho >= self.rho_floor:
@@ -305,13 +343,12 @@ class BetaRule:
     # --- helpers ---------------------------------------------------------------------------
 
     def _coins(self) -> tuple[str, ...]:
-        if "/" in self.hedge_with:
-            return (self.hedge_with.split("/")[0],)
-        if self.hedge_with != "auto":
-            return (self.hedge_with,)
-        return tuple(dict.fromkeys((self.asset, *self.candidates)))
+        return self._coin_list
 
     def _perp_symbol(self, coin: str) -> str:
+        known = self._perps.get(coin)
+        if known is not None:
+            return known
         return own_linear_perp(coin) if self.contract == "linear_perp" else own_inverse_perp(coin)
 
     def _symbol(self, coin: str, markets: Mapping[str, Market], now: datetime) -> str | None:
@@ -359,4 +396,10 @@ def _decimal(value: float | None) -> Decimal:
     """A statistic as Decimal, rounded to ``BETA_PLACES`` (shortest repr: 1.8 -> 1.8)."""
     if value is None:
         raise ValueError("an ok estimate has beta and rho")
+    return _rounded(value)
+
+
+@lru_cache(maxsize=1024)
+def _rounded(value: float) -> Decimal:
+    # Cached: a rule reads the same estimate's β and ρ on every tick until the next refresh.
     return Decimal(repr(round(value, BETA_PLACES)))

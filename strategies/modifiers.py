@@ -91,12 +91,12 @@ def step_funding_modifier(
     cost = cost_annualized
     if not state.engaged:
         if cost <= params.max_cost_annualized:
-            return FundingStep(ratio, replace(state, breach_since=None), "")
+            return FundingStep(ratio, _breach_since(state, None), "")
         since = state.breach_since or now
         if now - since < params.after:
             held = now - since
             why = f"funding cost {cost:.4f}/yr above {params.max_cost_annualized} for {held}"
-            return FundingStep(ratio, replace(state, breach_since=since), why)
+            return FundingStep(ratio, _breach_since(state, since), why)
         new = FundingModifierState(engaged=True, changed_at=now)
         why = (
             f"funding cost {cost:.4f}/yr above {params.max_cost_annualized} since "
@@ -106,18 +106,29 @@ def step_funding_modifier(
     if cost >= params.restore_below_annualized:
         why = f"funding modifier engaged: cost {cost:.4f}/yr not below "
         why += f"{params.restore_below_annualized}; ratio {floor}"
-        return FundingStep(floor, replace(state, calm_since=None), why)
+        return FundingStep(floor, _calm_since(state, None), why)
     since = state.calm_since or now
     if now - since < params.restore_after:
         why = f"funding modifier engaged: cost below {params.restore_below_annualized} for "
         why += f"{now - since}; ratio {floor}"
-        return FundingStep(floor, replace(state, calm_since=since), why)
+        return FundingStep(floor, _calm_since(state, since), why)
     new = FundingModifierState(engaged=False, changed_at=now)
     why = (
         f"funding cost {cost:.4f}/yr below {params.restore_below_annualized} since "
         f"{since.isoformat()}: ratio restored to {ratio}"
     )
     return FundingStep(ratio, new, why, _event(False, why, asset, instrument, cost, params))
+
+
+def _breach_since(state: FundingModifierState, since: datetime | None) -> FundingModifierState:
+    """``replace(state, breach_since=since)``, or ``state`` itself when it already says so (the
+    usual step: the modifier is observed every tick and its state moves rarely)."""
+    return state if state.breach_since == since else replace(state, breach_since=since)
+
+
+def _calm_since(state: FundingModifierState, since: datetime | None) -> FundingModifierState:
+    """``replace(state, calm_since=since)``, or ``state`` itself (see ``_breach_since``)."""
+    return state if state.calm_since == since else replace(state, calm_since=since)
 
 
 def _event(

@@ -75,7 +75,12 @@ class VolRequest:
 
 def is_due(request: BetaRequest, previous: BetaEstimate | None, now: datetime) -> bool:
     """Whether to (re-)estimate now: no estimate yet, or ``params.refresh`` since the last."""
-    return previous is None or now - previous.estimated_at >= request.params.refresh
+    return due_since(request, None if previous is None else previous.estimated_at, now)
+
+
+def due_since(request: BetaRequest, estimated_at: datetime | None, now: datetime) -> bool:
+    """``is_due`` given when the last estimate was made (None: never)."""
+    return estimated_at is None or now - estimated_at >= request.params.refresh
 
 
 def estimate_for(

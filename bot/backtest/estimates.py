@@ -6,13 +6,21 @@ candles (what ``fetch_candles`` pages out of the simulator: the closed candles o
 statistics (``estimate_beta`` / ``realized_vol`` with ``estimate_for`` / ``vol_for``'s
 parameters). The candles are sliced from the replay's arrays instead of being built as ``Candle``
 objects page by page; at the data's own timeframe that is a slice, and a coarser one goes through
-the feed's own aggregation (``ReplayFeed.candles``). ``tests/backtest`` compares the result with
-``EstimateCache`` on real data.
+the feed's own aggregation (``ReplayFeed.candles``). Returns aggregated to a longer horizon
+(``aggregate_to``) come from the whole series aggregated once per coin
+(``bot.stats.returns.aggregate_closes``): the periods complete within the fetched candles are
+exactly the whole series' periods whose last candle lies among them.
+
+A due β is estimated when a rule first reads it (``LazyBetas``), as of the tick it fell due:
+the value is the daemon's, but one nobody reads before the next refresh (a proxy's β while the
+asset's own contract is used, say) is never computed. The backtest reports no estimates, so
+nothing else needs them. ``tests/backtest`` compares the result with ``EstimateCache`` on real
+data.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
 
 import numpy as np
@@ -22,10 +30,46 @@ from bot.daemon.estimates import VOL_REFRESH
 from bot.sim.feed import ReplayFeed
 from bot.sim.series import from_epoch, to_epoch
 from bot.stats.beta import BetaEstimate, estimate_beta
-from bot.stats.returns import CloseSeries
+from bot.stats.returns import CloseSeries, aggregate_closes
 from bot.stats.vol import realized_vol
 from strategies.base import HedgeRule, collect_requests
-from strategies.requests import is_due
+from strategies.requests import BetaRequest, due_since
+
+BetaKey = tuple[str, str]
+
+
+class LazyBetas(Mapping[BetaKey, BetaEstimate]):
+    """The latest β per ``(asset, hedge coin)``; a scheduled one is computed on first read.
+
+    ``schedule(request, now)`` replaces the entry with the estimate ``compute(request, now)``
+    would give; reading it computes that once. The keys are every key ever scheduled."""
+
+    def __init__(self, compute: Callable[[BetaRequest, datetime], BetaEstimate]) -> None:
+        self._compute = compute
+        self._known: dict[BetaKey, BetaEstimate] = {}
+        self._pending: dict[BetaKey, tuple[BetaRequest, datetime]] = {}
+        self._keys: dict[BetaKey, None] = {}  # insertion order, like the daemon's dict
+        self.computed = 0
+
+    def schedule(self, request: BetaRequest, now: datetime) -> None:
+        self._pending[request.key] = (request, now)
+        self._known.pop(request.key, None)
+        self._keys[request.key] = None
+
+    def __getitem__(self, key: BetaKey) -> BetaEstimate:
+        known = self._known.get(key)
+        if known is not None:
+            return known
+        request, now = self._pending.pop(key)  # KeyError: never scheduled
+        known = self._known[key] = self._compute(request, now)
+        self.computed += 1
+        return known
+
+    def __iter__(self) -> Iterator[BetaKey]:
+        return iter(self._keys)
+
+    def __len__(self) -> int:
+        return len(self._keys)
 
 
 class Estimates:
@@ -34,11 +78,13 @@ class Estimates:
     def __init__(self, feed: ReplayFeed, rules: Sequence[HedgeRule]) -> None:
         self.feed = feed
         self.beta_requests, self.vol_requests = collect_requests(rules)
-        self.betas: dict[tuple[str, str], BetaEstimate] = {}
+        self.betas = LazyBetas(self._estimate)
         self.vols: dict[str, float] = {}
-        self.refreshes = 0
+        self.due = 0  # β estimates that fell due (``betas.computed`` of them were read)
+        self._estimated_at: dict[BetaKey, datetime] = {}
         self._vols_at: dict[str, datetime] = {}
-        self._arrays: dict[str, tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]] = {}
+        self._whole: dict[str, CloseSeries] = {}  # per coin, at the data's step
+        self._periods: dict[tuple[str, int], tuple[CloseSeries, npt.NDArray[np.int64]]] = {}
 
     @property
     def needed(self) -> bool:
@@ -48,23 +94,10 @@ class Estimates:
         """Re-estimate every due β and volatility (see the module docstring)."""
         now_s = to_epoch(now)
         for request in self.beta_requests:
-            if not is_due(request, self.betas.get(request.key), now):
-                continue
-            p = request.params
-            asset = self.closes(request.asset, p.interval_seconds, p.candles_needed, now_s)
-            hedge = self.closes(request.hedge, p.interval_seconds, p.candles_needed, now_s)
-            self.betas[request.key] = estimate_beta(
-                asset,
-                hedge,
-                method=p.method,
-                window=p.window,
-                half_life=p.half_life,
-                min_observations=p.min_observations,
-                max_age=p.max_age,
-                now=now,
-                aggregate_seconds=p.aggregate_seconds,
-            )
-            self.refreshes += 1
+            if due_since(request, self._estimated_at.get(request.key), now):
+                self._estimated_at[request.key] = now
+                self.betas.schedule(request, now)
+                self.due += 1
         for vol in self.vol_requests:
             last = self._vols_at.get(vol.coin)
             if last is not None and now - last < VOL_REFRESH:
@@ -83,6 +116,30 @@ class Estimates:
             else:
                 self.vols[vol.coin] = value
 
+    def _estimate(self, request: BetaRequest, now: datetime) -> BetaEstimate:
+        """``estimate_for`` on the candles the daemon would fetch at ``now``."""
+        p = request.params
+        now_s = to_epoch(now)
+        asset = self.closes(request.asset, p.interval_seconds, p.candles_needed, now_s)
+        hedge = self.closes(request.hedge, p.interval_seconds, p.candles_needed, now_s)
+        aggregate = p.aggregate_seconds
+        if aggregate is not None:
+            asset_periods = self.aggregated_closes(request.asset, asset, aggregate)
+            hedge_periods = self.aggregated_closes(request.hedge, hedge, aggregate)
+            if asset_periods is not None and hedge_periods is not None:
+                asset, hedge, aggregate = asset_periods, hedge_periods, None
+        return estimate_beta(
+            asset,
+            hedge,
+            method=p.method,
+            window=p.window,
+            half_life=p.half_life,
+            min_observations=p.min_observations,
+            max_age=p.max_age,
+            now=now,
+            aggregate_seconds=aggregate,
+        )
+
     def closes(self, coin: str, interval_s: int, count: int, now_s: int) -> CloseSeries:
         """The closes the daemon would fetch at ``now_s`` (see the module docstring)."""
         first = -(-(now_s - interval_s * count) // interval_s) * interval_s
@@ -93,19 +150,42 @@ class Estimates:
                 coin, from_epoch(now_s), count, since=from_epoch(first), timeframe=interval_s
             )
             return CloseSeries.from_candles(candles[-count:], interval_s)
-        opens, closes = self._coin_arrays(coin)
-        lo = int(np.searchsorted(opens, first, side="left"))
-        hi = int(np.searchsorted(opens, last, side="right"))
-        lo = max(lo, hi - count)
-        return CloseSeries(interval_s, opens[lo:hi], closes[lo:hi])
+        whole = self._whole_series(coin)
+        lo = int(np.searchsorted(whole.opens, first, side="left"))
+        hi = int(np.searchsorted(whole.opens, last, side="right"))
+        return whole.part(max(lo, hi - count), hi)
 
-    def _coin_arrays(self, coin: str) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]:
-        arrays = self._arrays.get(coin)
-        if arrays is None:
+    def aggregated_closes(
+        self, coin: str, fetched: CloseSeries, period_s: int
+    ) -> CloseSeries | None:
+        """``aggregate_closes(fetched, period_s)`` taken from the whole series aggregated once
+        (module docstring), for a non-empty ``fetched`` at the data's step; else None."""
+        if not len(fetched) or fetched.step_seconds != self.feed.series(coin).step:
+            return None
+        if period_s == fetched.step_seconds:
+            return fetched
+        periods, last_opens = self._aggregated(coin, period_s)
+        lo = int(np.searchsorted(last_opens, fetched.opens[0], side="left"))
+        hi = int(np.searchsorted(last_opens, fetched.opens[-1], side="right"))
+        return periods.part(lo, hi)
+
+    def _whole_series(self, coin: str) -> CloseSeries:
+        whole = self._whole.get(coin)
+        if whole is None:
             series = self.feed.series(coin)
-            opens = np.asarray(series.opens, dtype=np.int64)
-            closes = np.asarray([float(c) for c in series.close], dtype=np.float64)
-            opens.flags.writeable = False
-            closes.flags.writeable = False
-            arrays = self._arrays[coin] = (opens, closes)
-        return arrays
+            whole = self._whole[coin] = CloseSeries(
+                series.step,
+                np.asarray(series.opens, dtype=np.int64),
+                np.asarray([float(c) for c in series.close], dtype=np.float64),
+            )
+        return whole
+
+    def _aggregated(self, coin: str, period_s: int) -> tuple[CloseSeries, npt.NDArray[np.int64]]:
+        """The whole series' complete periods, and the open time of each one's last candle."""
+        known = self._periods.get((coin, period_s))
+        if known is None:
+            whole = self._whole_series(coin)
+            periods = aggregate_closes(whole, period_s)
+            last_opens = periods.opens + (period_s - whole.step_seconds)
+            known = self._periods[(coin, period_s)] = (periods, last_opens)
+        return known

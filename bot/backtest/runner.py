@@ -280,12 +280,16 @@ class Replay:
                 self.states = {}
                 return False
         else:
-            exposure = exposures(snapshot, self._valued)
-            inputs = RuleInputs.from_snapshot(
-                snapshot,
-                exposure,
+            # ``RuleInputs.from_snapshot`` without its copies: a copy of the β mapping would
+            # compute every scheduled estimate (``Estimates``), read by a rule or not.
+            inputs = RuleInputs(
+                exposures(snapshot, self._valued),
+                snapshot.markets,
+                now=snapshot.taken_at,
                 betas=estimates.betas,
+                funding=snapshot.funding,
                 realized_vol=estimates.vols,
+                positions=snapshot.positions,
                 states=self.states,
             )
             book = self.book.evaluate(inputs)

@@ -98,6 +98,15 @@ class CloseSeries:
     def __len__(self) -> int:
         return int(self.opens.size)
 
+    def part(self, start: int, stop: int) -> CloseSeries:
+        """Candles ``[start, stop)`` (indices): views of these arrays, not checked again (a
+        contiguous part of a checked series keeps every property ``__post_init__`` checks)."""
+        part = object.__new__(CloseSeries)
+        object.__setattr__(part, "step_seconds", self.step_seconds)
+        object.__setattr__(part, "opens", self.opens[start:stop])
+        object.__setattr__(part, "closes", self.closes[start:stop])
+        return part
+
     @property
     def close_times(self) -> IntArray:
         """When each close became known: open + step (epoch seconds)."""
@@ -182,5 +191,7 @@ def aligned_returns(
         asset = aggregate_closes(asset, aggregate_seconds)
         hedge = aggregate_closes(hedge, aggregate_seconds)
     ra, rb = log_returns(asset), log_returns(hedge)
+    if np.array_equal(ra.ends, rb.ends):  # the usual case (no gap in either): nothing to match
+        return AlignedReturns(ra.horizon_seconds, ra.ends, ra.values, rb.values)
     ends, ia, ib = np.intersect1d(ra.ends, rb.ends, assume_unique=True, return_indices=True)
     return AlignedReturns(ra.horizon_seconds, ends.astype(np.int64), ra.values[ia], rb.values[ib])

@@ -42,6 +42,15 @@ BETA_RULE = """\
     rho_floor: 0.3
     estimator: {interval: 1h, window: 240, method: ols, refresh_minutes: 60, max_age_hours: 3}
     vol_trigger: {window_hours: 24, enter_above: 0.6, exit_below: 0.4}
+  - kind: beta
+    asset: ETH
+    ratio: 0.5
+    hedge_with: BTC
+    rho_floor: 0.3
+    estimator: {interval: 1h, aggregate_to: 1d, window: 5, min_observations: 3,
+                refresh_minutes: 240, max_age_hours: 48}
+    funding_modifier: {max_cost_annualized: 0.05, restore_below_annualized: 0.01,
+                       after_hours: 2, restore_after_hours: 2}
 """
 
 
@@ -85,7 +94,11 @@ class CheckedReplay(Replay):
 
 def test_fast_paths_equal_the_daemon() -> None:
     cfg = sim_config(
-        rules=BETA_RULE, spot="{SOL: 1000}", margin="{BTC: 0.3}", band="0.02", leverage="20"
+        rules=BETA_RULE,
+        spot="{SOL: 1000, ETH: 20}",
+        margin="{BTC: 0.3}",
+        band="0.02",
+        leverage="20",
     )
     options = BacktestOptions(start=utc(2024, 3, 4), end=utc(2024, 3, 12))
     replay = CheckedReplay(cfg, load_for([cfg], REPLAY, options), options)
@@ -94,8 +107,10 @@ def test_fast_paths_equal_the_daemon() -> None:
     assert all(replay.changes[kind] for kind in ("all", "balances", "none"))  # every read path
     kinds = {e.kind for e in replay.sim.executions()}
     assert {"trade", "funding", "liquidation"} <= kinds
-    assert replay.estimates.betas
     assert replay.estimates.vols
+    betas = replay.estimates.betas
+    assert {key: betas[key].state for key in betas} == {("SOL", "BTC"): "ok", ("ETH", "BTC"): "ok"}
+    assert betas[("ETH", "BTC")].horizon_seconds == 86_400  # daily, from the hourly candles
 
 
 def test_closes_equal_the_daemons_candles_on_minute_data(tmp_path: Path) -> None:

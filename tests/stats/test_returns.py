@@ -102,3 +102,27 @@ def test_real_data_grid_has_one_missing_hour() -> None:
     missing = to_epoch(datetime(2023, 3, 24, 13, tzinfo=UTC))
     assert missing not in set(sol.opens.tolist())
     assert missing + HOUR not in set(r.ends.tolist())  # the return ending at 13:00's close
+
+
+def test_part_is_the_slice_of_a_checked_series() -> None:
+    whole = series([0, 1, 2, 4, 5], [100.0, 110.0, 99.0, 120.0, 132.0])
+    part = whole.part(1, 4)
+    assert part.step_seconds == HOUR
+    assert part.opens.tolist() == [T0 + HOUR, T0 + 2 * HOUR, T0 + 4 * HOUR]
+    assert part.closes.tolist() == [110.0, 99.0, 120.0]
+    assert not part.opens.flags.writeable
+    assert not part.closes.flags.writeable
+    assert len(whole.part(3, 3)) == 0
+    assert log_returns(part).values.tolist() == log_returns(whole).values.tolist()[1:2]
+
+
+def test_aligned_returns_of_series_on_one_grid_equal_the_matched_ones() -> None:
+    """Same candle times (the usual case) skip the matching; the answer is the matched one's."""
+    asset = series([0, 1, 2, 4, 5], [10.0, 11.0, 12.1, 13.31, 14.641])
+    hedge = series([0, 1, 2, 4, 5], [100.0, 105.0, 110.25, 115.7625, 121.550625])
+    r = aligned_returns(asset, hedge)
+    ra, rb = log_returns(asset), log_returns(hedge)
+    ends, ia, ib = np.intersect1d(ra.ends, rb.ends, assume_unique=True, return_indices=True)
+    assert r.ends.tolist() == ends.tolist() == [T0 + 2 * HOUR, T0 + 3 * HOUR, T0 + 6 * HOUR]
+    assert r.asset.tolist() == ra.values[ia].tolist()
+    assert r.hedge.tolist() == rb.values[ib].tolist()

@@ -1,0 +1,126 @@
+"""``bot.backtest.estimates``: the shortcuts it takes give the daemon's numbers.
+
+- closes aggregated to a longer horizon come from the whole series aggregated once: equal to
+  aggregating the fetched candles, at any time, window and gap pattern;
+- a due β is computed only when a rule reads it, as of the tick it fell due.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+from decimal import Decimal
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bot.backtest.estimates import Estimates
+from bot.daemon.estimates import EstimateCache
+from bot.exchange.sim_port import SimExchangePort
+from bot.sim.engine import SimExchange
+from bot.sim.feed import ReplayFeed
+from bot.sim.params import SimParams
+from bot.sim.series import Series, from_epoch
+from bot.stats.returns import aggregate_closes
+from strategies import build_rule
+from strategies.base import HedgeRule
+from tests.backtest.helpers import config, utc
+
+START = 1_704_067_200  # 2024-01-01T00:00:00Z
+HOUR = 3600
+HOURS = 10 * 24
+
+
+def series(coin: str, missing: frozenset[int], drift: int) -> Series:
+    """Hourly candles over ten days, without the hours in ``missing``."""
+    out = Series(coin, HOUR)
+    for hour in range(HOURS):
+        if hour in missing:
+            continue
+        close = Decimal(100 + (hour * drift) % 37) + Decimal(hour) / 100
+        out.opens.append(START + hour * HOUR)
+        for column in (out.open, out.high, out.low, out.close):
+            column.append(close)
+        out.volume.append(Decimal(1))
+    out.build_slots()
+    return out
+
+
+gaps = st.frozensets(st.integers(min_value=1, max_value=HOURS - 2), max_size=40)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    missing=gaps,
+    now_hours=st.integers(min_value=1, max_value=HOURS),
+    now_minutes=st.sampled_from([0, 17]),
+    count=st.integers(min_value=1, max_value=HOURS),
+    period_hours=st.sampled_from([2, 4, 24]),
+)
+def test_aggregated_closes_equal_aggregating_the_fetched_candles(
+    missing: frozenset[int], now_hours: int, now_minutes: int, count: int, period_hours: int
+) -> None:
+    feed = ReplayFeed.from_series([series("SOL", missing, 7)])
+    estimates = Estimates(feed, [])
+    now_s = START + now_hours * HOUR + now_minutes * 60
+    fetched = estimates.closes("SOL", HOUR, count, now_s)
+    ours = estimates.aggregated_closes("SOL", fetched, period_hours * HOUR)
+    if not len(fetched):
+        assert ours is None  # the caller then aggregates the (empty) candles itself
+        return
+    assert ours is not None
+    theirs = aggregate_closes(fetched, period_hours * HOUR)
+    assert ours.step_seconds == theirs.step_seconds == period_hours * HOUR
+    assert ours.opens.tolist() == theirs.opens.tolist()
+    assert ours.closes.tolist() == theirs.closes.tolist()
+
+
+AUTO_RULE = """
+  - kind: beta
+    asset: SOL
+    ratio: 1
+    hedge_with: {hedge_with}
+    candidates: [BTC]
+    rho_floor: 0
+    estimator: {{interval: 1h, aggregate_to: 4h, window: 20, refresh_minutes: 60}}
+"""
+
+
+def rule(hedge_with: str) -> HedgeRule:
+    cfg = config(
+        "exchange: {id: sim, sim: {replay: {path: ../data/replay}}}\nrules:"
+        + AUTO_RULE.format(hedge_with=hedge_with)
+    )
+    return build_rule(cfg.rules[0])
+
+
+def test_a_due_beta_is_computed_when_read_as_of_when_it_fell_due() -> None:
+    feed = ReplayFeed.from_series(
+        [series("SOL", frozenset({30, 31, 100}), 7), series("BTC", frozenset({55}), 3)]
+    )
+    beta_rule = rule("BTC")
+    estimates = Estimates(feed, [beta_rule])
+    sim = SimExchange(feed, SimParams(), start=from_epoch(START + 6 * 24 * HOUR))
+    daemon = EstimateCache(SimExchangePort(sim))
+    due_at = sim.now
+    estimates.refresh(due_at)
+    asyncio.run(daemon.refresh([beta_rule], due_at))
+    later = due_at + timedelta(minutes=30)  # not due again: still the estimate of ``due_at``
+    estimates.refresh(later)
+    assert (estimates.due, estimates.betas.computed) == (1, 0)
+    assert estimates.betas[("SOL", "BTC")] == daemon.betas[("SOL", "BTC")]
+    assert estimates.betas[("SOL", "BTC")].estimated_at == due_at
+    assert estimates.betas[("SOL", "BTC")].ok
+    assert estimates.betas.computed == 1  # read twice, computed once
+
+
+def test_a_beta_no_rule_reads_is_never_computed() -> None:
+    feed = ReplayFeed.from_series([series("SOL", frozenset(), 7), series("BTC", frozenset(), 3)])
+    estimates = Estimates(feed, [rule("auto")])
+    for hour in range(5 * 24, 6 * 24):
+        estimates.refresh(from_epoch(START + hour * HOUR))
+    assert estimates.due == 24  # every hour, as the daemon schedules it
+    assert estimates.betas.computed == 0
+    assert list(estimates.betas) == [("SOL", "BTC")]
+    assert estimates.betas[("SOL", "BTC")].estimated_at == utc(2024, 1, 6, 23)
+    assert estimates.betas.computed == 1
