@@ -4,12 +4,8 @@ Same schedule (``strategies.requests.is_due`` for β, ``VOL_REFRESH`` for volati
 candles (what ``fetch_candles`` pages out of the simulator: the closed candles opened in
 ``[ceil((now − interval·count) / interval)·interval, now − interval]``, newest ``count``), same
 statistics (``estimate_beta`` / ``realized_vol`` with ``estimate_for`` / ``vol_for``'s
-parameters). The candles are sliced from the replay's arrays instead of being built as ``Candle``
-objects page by page; at the data's own timeframe that is a slice, and a coarser one goes through
-the feed's own aggregation (``ReplayFeed.candles``). Returns aggregated to a longer horizon
-(``aggregate_to``) come from the whole series aggregated once per coin
-(``bot.stats.returns.aggregate_closes``): the periods complete within the fetched candles are
-exactly the whole series' periods whose last candle lies among them.
+parameters). The candles and returns are cut from each coin's whole history computed once
+(``bot.backtest.history``) instead of being fetched and computed at every refresh.
 
 A due β is estimated when a rule first reads it (``LazyBetas``), as of the tick it fell due:
 the value is the daemon's, but one nobody reads before the next refresh (a proxy's β while the
@@ -23,14 +19,12 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
 
-import numpy as np
-import numpy.typing as npt
-
+from bot.backtest.history import History
 from bot.daemon.estimates import VOL_REFRESH
 from bot.sim.feed import ReplayFeed
-from bot.sim.series import from_epoch, to_epoch
-from bot.stats.beta import BetaEstimate, estimate_beta
-from bot.stats.returns import CloseSeries, aggregate_closes
+from bot.sim.series import to_epoch
+from bot.stats.beta import BetaEstimate, estimate_from_returns
+from bot.stats.returns import CloseSeries, aligned_returns
 from bot.stats.vol import realized_vol
 from strategies.base import HedgeRule, collect_requests
 from strategies.requests import BetaRequest, due_since
@@ -83,8 +77,7 @@ class Estimates:
         self.due = 0  # β estimates that fell due (``betas.computed`` of them were read)
         self._estimated_at: dict[BetaKey, datetime] = {}
         self._vols_at: dict[str, datetime] = {}
-        self._whole: dict[str, CloseSeries] = {}  # per coin, at the data's step
-        self._periods: dict[tuple[str, int], tuple[CloseSeries, npt.NDArray[np.int64]]] = {}
+        self.history = History(feed)
 
     @property
     def needed(self) -> bool:
@@ -120,72 +113,23 @@ class Estimates:
         """``estimate_for`` on the candles the daemon would fetch at ``now``."""
         p = request.params
         now_s = to_epoch(now)
-        asset = self.closes(request.asset, p.interval_seconds, p.candles_needed, now_s)
-        hedge = self.closes(request.hedge, p.interval_seconds, p.candles_needed, now_s)
-        aggregate = p.aggregate_seconds
-        if aggregate is not None:
-            asset_periods = self.aggregated_closes(request.asset, asset, aggregate)
-            hedge_periods = self.aggregated_closes(request.hedge, hedge, aggregate)
-            if asset_periods is not None and hedge_periods is not None:
-                asset, hedge, aggregate = asset_periods, hedge_periods, None
-        return estimate_beta(
-            asset,
-            hedge,
+        returns = self.history.aligned(request, now_s)
+        if returns is None:  # what ``estimate_beta`` does with the fetched candles
+            returns = aligned_returns(
+                self.closes(request.asset, p.interval_seconds, p.candles_needed, now_s),
+                self.closes(request.hedge, p.interval_seconds, p.candles_needed, now_s),
+                p.aggregate_seconds,
+            )
+        return estimate_from_returns(
+            returns,
             method=p.method,
             window=p.window,
             half_life=p.half_life,
             min_observations=p.min_observations,
             max_age=p.max_age,
             now=now,
-            aggregate_seconds=aggregate,
         )
 
     def closes(self, coin: str, interval_s: int, count: int, now_s: int) -> CloseSeries:
-        """The closes the daemon would fetch at ``now_s`` (see the module docstring)."""
-        first = -(-(now_s - interval_s * count) // interval_s) * interval_s
-        last = now_s // interval_s * interval_s - interval_s
-        series = self.feed.series(coin)
-        if interval_s != series.step:
-            candles = self.feed.candles(
-                coin, from_epoch(now_s), count, since=from_epoch(first), timeframe=interval_s
-            )
-            return CloseSeries.from_candles(candles[-count:], interval_s)
-        whole = self._whole_series(coin)
-        lo = int(np.searchsorted(whole.opens, first, side="left"))
-        hi = int(np.searchsorted(whole.opens, last, side="right"))
-        return whole.part(max(lo, hi - count), hi)
-
-    def aggregated_closes(
-        self, coin: str, fetched: CloseSeries, period_s: int
-    ) -> CloseSeries | None:
-        """``aggregate_closes(fetched, period_s)`` taken from the whole series aggregated once
-        (module docstring), for a non-empty ``fetched`` at the data's step; else None."""
-        if not len(fetched) or fetched.step_seconds != self.feed.series(coin).step:
-            return None
-        if period_s == fetched.step_seconds:
-            return fetched
-        periods, last_opens = self._aggregated(coin, period_s)
-        lo = int(np.searchsorted(last_opens, fetched.opens[0], side="left"))
-        hi = int(np.searchsorted(last_opens, fetched.opens[-1], side="right"))
-        return periods.part(lo, hi)
-
-    def _whole_series(self, coin: str) -> CloseSeries:
-        whole = self._whole.get(coin)
-        if whole is None:
-            series = self.feed.series(coin)
-            whole = self._whole[coin] = CloseSeries(
-                series.step,
-                np.asarray(series.opens, dtype=np.int64),
-                np.asarray([float(c) for c in series.close], dtype=np.float64),
-            )
-        return whole
-
-    def _aggregated(self, coin: str, period_s: int) -> tuple[CloseSeries, npt.NDArray[np.int64]]:
-        """The whole series' complete periods, and the open time of each one's last candle."""
-        known = self._periods.get((coin, period_s))
-        if known is None:
-            whole = self._whole_series(coin)
-            periods = aggregate_closes(whole, period_s)
-            last_opens = periods.opens + (period_s - whole.step_seconds)
-            known = self._periods[(coin, period_s)] = (periods, last_opens)
-        return known
+        """The closes the daemon would fetch at ``now_s`` (``History.closes``)."""
+        return self.history.closes(coin, interval_s, count, now_s)

@@ -1,7 +1,7 @@
 """``bot.backtest.estimates``: the shortcuts it takes give the daemon's numbers.
 
-- closes aggregated to a longer horizon come from the whole series aggregated once: equal to
-  aggregating the fetched candles, at any time, window and gap pattern;
+- the returns of a β request are cut from the two coins' whole histories: the same floats as
+  those of the fetched candles, at any time, window, horizon and gap pattern;
 - a due β is computed only when a rule reads it, as of the tick it fell due.
 """
 
@@ -15,15 +15,17 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.backtest.estimates import Estimates
+from bot.backtest.history import History
 from bot.daemon.estimates import EstimateCache
 from bot.exchange.sim_port import SimExchangePort
 from bot.sim.engine import SimExchange
 from bot.sim.feed import ReplayFeed
 from bot.sim.params import SimParams
 from bot.sim.series import Series, from_epoch
-from bot.stats.returns import aggregate_closes
+from bot.stats.returns import aligned_returns
 from strategies import build_rule
 from strategies.base import HedgeRule
+from strategies.requests import BetaParams, BetaRequest
 from tests.backtest.helpers import config, utc
 
 START = 1_704_067_200  # 2024-01-01T00:00:00Z
@@ -49,30 +51,60 @@ def series(coin: str, missing: frozenset[int], drift: int) -> Series:
 gaps = st.frozensets(st.integers(min_value=1, max_value=HOURS - 2), max_size=40)
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=80, deadline=None)
 @given(
-    missing=gaps,
+    asset_missing=gaps,
+    hedge_missing=gaps,
     now_hours=st.integers(min_value=1, max_value=HOURS),
     now_minutes=st.sampled_from([0, 17]),
-    count=st.integers(min_value=1, max_value=HOURS),
-    period_hours=st.sampled_from([2, 4, 24]),
+    window=st.integers(min_value=2, max_value=60),
+    aggregate_hours=st.sampled_from([None, 1, 2, 4, 24]),
 )
-def test_aggregated_closes_equal_aggregating_the_fetched_candles(
-    missing: frozenset[int], now_hours: int, now_minutes: int, count: int, period_hours: int
+def test_returns_cut_from_the_whole_history_equal_the_fetched_candles_returns(
+    asset_missing: frozenset[int],
+    hedge_missing: frozenset[int],
+    now_hours: int,
+    now_minutes: int,
+    window: int,
+    aggregate_hours: int | None,
 ) -> None:
-    feed = ReplayFeed.from_series([series("SOL", missing, 7)])
-    estimates = Estimates(feed, [])
+    feed = ReplayFeed.from_series(
+        [series("SOL", asset_missing, 7), series("BTC", hedge_missing, 3)]
+    )
+    history = History(feed)
+    aggregate = None if aggregate_hours is None else aggregate_hours * HOUR
+    params = BetaParams(
+        "1h", HOUR, window, "ols", None, aggregate, 2, timedelta(hours=48), timedelta(hours=1)
+    )
+    request = BetaRequest("SOL", "BTC", params)
     now_s = START + now_hours * HOUR + now_minutes * 60
-    fetched = estimates.closes("SOL", HOUR, count, now_s)
-    ours = estimates.aggregated_closes("SOL", fetched, period_hours * HOUR)
-    if not len(fetched):
-        assert ours is None  # the caller then aggregates the (empty) candles itself
+    count = params.candles_needed
+    fetched = [history.closes(coin, HOUR, count, now_s) for coin in ("SOL", "BTC")]
+    theirs = aligned_returns(fetched[0], fetched[1], aggregate)
+    ours = history.aligned(request, now_s)
+    if ours is None:  # allowed only where the cut does not apply
+        assert not all(len(f) for f in fetched) or not len(theirs)
         return
-    assert ours is not None
-    theirs = aggregate_closes(fetched, period_hours * HOUR)
-    assert ours.step_seconds == theirs.step_seconds == period_hours * HOUR
-    assert ours.opens.tolist() == theirs.opens.tolist()
-    assert ours.closes.tolist() == theirs.closes.tolist()
+    assert ours.horizon_seconds == theirs.horizon_seconds
+    assert ours.ends.tolist() == theirs.ends.tolist()
+    assert ours.asset.tolist() == theirs.asset.tolist()  # the same floats, not just close
+    assert ours.hedge.tolist() == theirs.hedge.tolist()
+
+
+def test_closes_are_the_fetched_window_of_the_whole_series() -> None:
+    feed = ReplayFeed.from_series([series("SOL", frozenset({5, 6, 55}), 7)])
+    history = History(feed)
+    now_s = START + 60 * HOUR + 600  # the last 10 hours: candles opened at 51:00 .. 59:00
+    closes = history.closes("SOL", HOUR, 10, now_s)
+    assert closes.opens.tolist() == [START + h * HOUR for h in range(51, 60) if h != 55]
+    data = feed.series("SOL")
+    by_open = dict(zip(data.opens, data.close, strict=True))
+    assert closes.closes.tolist() == [float(by_open[t]) for t in closes.opens.tolist()]
+    assert history.closes("SOL", HOUR, 100, START + 3 * HOUR).opens.tolist() == [
+        START,
+        START + HOUR,
+        START + 2 * HOUR,
+    ]
 
 
 AUTO_RULE = """
