@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bot.core.types import Candle
-from bot.stats.beta import BetaEstimate, Method, estimate_beta
-from bot.stats.returns import CloseSeries
+from bot.stats.beta import BetaEstimate, Method, estimate_from_returns
+from bot.stats.returns import AlignedReturns, CloseSeries, aligned_returns
 from bot.stats.vol import realized_vol
 
 
@@ -94,16 +94,27 @@ def estimate_for(
     A candle still in progress at ``now`` (open + interval > now) is dropped.
     """
     p = request.params
-    return estimate_beta(
+    returns = aligned_returns(  # ``estimate_beta``'s first step
         _closed(asset_candles, p.interval_seconds, now),
         _closed(hedge_candles, p.interval_seconds, now),
+        p.aggregate_seconds,
+    )
+    return estimate_on_returns(request, returns, now)
+
+
+def estimate_on_returns(
+    request: BetaRequest, returns: AlignedReturns, now: datetime
+) -> BetaEstimate:
+    """``request``'s estimate from the aligned returns of its candles (at its horizon)."""
+    p = request.params
+    return estimate_from_returns(
+        returns,
         method=p.method,
         window=p.window,
         half_life=p.half_life,
         min_observations=p.min_observations,
         max_age=p.max_age,
         now=now,
-        aggregate_seconds=p.aggregate_seconds,
     )
 
 

@@ -23,11 +23,11 @@ from bot.backtest.history import History
 from bot.daemon.estimates import VOL_REFRESH
 from bot.sim.feed import ReplayFeed
 from bot.sim.series import to_epoch
-from bot.stats.beta import BetaEstimate, estimate_from_returns
+from bot.stats.beta import BetaEstimate
 from bot.stats.returns import CloseSeries, aligned_returns
 from bot.stats.vol import realized_vol
 from strategies.base import HedgeRule, collect_requests
-from strategies.requests import BetaRequest, due_since
+from strategies.requests import BetaRequest, due_since, estimate_on_returns
 
 BetaKey = tuple[str, str]
 
@@ -120,15 +120,7 @@ class Estimates:
                 self.closes(request.hedge, p.interval_seconds, p.candles_needed, now_s),
                 p.aggregate_seconds,
             )
-        return estimate_from_returns(
-            returns,
-            method=p.method,
-            window=p.window,
-            half_life=p.half_life,
-            min_observations=p.min_observations,
-            max_age=p.max_age,
-            now=now,
-        )
+        return estimate_on_returns(request, returns, now)
 
     def closes(self, coin: str, interval_s: int, count: int, now_s: int) -> CloseSeries:
         """The closes the daemon would fetch at ``now_s`` (``History.closes``)."""
