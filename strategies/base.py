@@ -55,16 +55,20 @@ class RuleInputs:
         realized_vol: Mapping[str, float] | None = None,
         states: Mapping[str, RuleState] | None = None,
     ) -> RuleInputs:
-        """Inputs for one tick: ``now``, markets, funding and positions from ``snapshot``."""
+        """Inputs for one tick: ``now``, markets, funding and positions from ``snapshot``.
+
+        The mappings are used as given, not copied: a decision reads them while the caller
+        leaves them alone (a copy would also read every entry of a lazily computed one, such as
+        the backtest's β estimates)."""
         return cls(
             exposures=exposures,
             markets=snapshot.markets,
             now=snapshot.taken_at,
-            betas=dict(betas or {}),
+            betas={} if betas is None else betas,
             funding=snapshot.funding,
-            realized_vol=dict(realized_vol or {}),
+            realized_vol={} if realized_vol is None else realized_vol,
             positions=snapshot.positions,
-            states=dict(states or {}),
+            states={} if states is None else states,
         )
 
 

@@ -196,7 +196,9 @@ class BetaRule:
             if roll_event is not None:
                 events.append(roll_event)
         previous = state.instrument or symbol
-        if previous in inputs.markets and previous not in {t.instrument for t in targets}:
+        # Without a roll plan the one target is on ``symbol``: only a change of it can move.
+        moved = previous != symbol or self.contract == "inverse_future"
+        if moved and previous in inputs.markets and previous not in {t.instrument for t in targets}:
             why = f"hedge moved from {previous} to {symbol}"
             targets = (
                 *targets,
@@ -261,7 +263,7 @@ class BetaRule:
             return self._with_coin(inputs, now, self.hedge_with, symbol)
         own = self._symbol(self.asset, inputs.markets, now)
         if own is not None:
-            return _Choice(own, self.asset, ONE, None)
+            return _own_choice(own, self.asset)
         return self._auto_proxy(inputs, now, state)
 
     def _auto_proxy(self, inputs: RuleInputs, now: datetime, state: RuleState) -> _Choice:
@@ -295,7 +297,7 @@ class BetaRule:
 
     def _with_coin(self, inputs: RuleInputs, now: datetime, coin: str, symbol: str) -> _Choice:
         if coin == self.asset:
-            return _Choice(symbol, coin, ONE, None)
+            return _own_choice(symbol, coin)
         estimate, problem = self._usable(inputs, now, coin)
         if estimate is None:
             why = f"beta({self.asset}, {coin}) unusable: {problem}: no hedge (target 0)"
@@ -386,6 +388,12 @@ class BetaRule:
         if exposure_usd is not None:
             values["exposure_usd"] = str(exposure_usd)
         return RuleEvent(kind, severity, self.asset, symbol, choice.reason, values)
+
+
+@lru_cache(maxsize=256)
+def _own_choice(symbol: str, coin: str) -> _Choice:
+    """The asset's own contract: β 1, no ρ (immutable, so one per symbol is shared)."""
+    return _Choice(symbol, coin, ONE, None)
 
 
 def _rho(estimate: BetaEstimate) -> Decimal:

@@ -17,6 +17,7 @@ data.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from bot.backtest.history import History
@@ -32,38 +33,51 @@ from strategies.requests import BetaRequest, due_since, estimate_on_returns
 BetaKey = tuple[str, str]
 
 
+@dataclass(slots=True)
+class _Due:
+    """A β that fell due at ``at``, and its estimate once computed."""
+
+    request: BetaRequest
+    at: datetime
+    estimate: BetaEstimate | None = None
+
+
 class LazyBetas(Mapping[BetaKey, BetaEstimate]):
     """The latest β per ``(asset, hedge coin)``; a scheduled one is computed on first read.
 
     ``schedule(request, now)`` replaces the entry with the estimate ``compute(request, now)``
-    would give; reading it computes that once. The keys are every key ever scheduled."""
+    would give; reading it computes that once. The keys are every key ever scheduled, in the
+    order first scheduled (like the daemon's dict)."""
 
     def __init__(self, compute: Callable[[BetaRequest, datetime], BetaEstimate]) -> None:
         self._compute = compute
-        self._known: dict[BetaKey, BetaEstimate] = {}
-        self._pending: dict[BetaKey, tuple[BetaRequest, datetime]] = {}
-        self._keys: dict[BetaKey, None] = {}  # insertion order, like the daemon's dict
+        self._entries: dict[BetaKey, _Due] = {}
         self.computed = 0
 
     def schedule(self, request: BetaRequest, now: datetime) -> None:
-        self._pending[request.key] = (request, now)
-        self._known.pop(request.key, None)
-        self._keys[request.key] = None
+        entry = self._entries.get(request.key)
+        if entry is None:
+            self._entries[request.key] = _Due(request, now)
+        else:
+            entry.at, entry.estimate = now, None
+
+    def due_at(self, key: BetaKey) -> datetime | None:
+        """When ``key`` last fell due (None: never)."""
+        entry = self._entries.get(key)
+        return None if entry is None else entry.at
 
     def __getitem__(self, key: BetaKey) -> BetaEstimate:
-        known = self._known.get(key)
-        if known is not None:
-            return known
-        request, now = self._pending.pop(key)  # KeyError: never scheduled
-        known = self._known[key] = self._compute(request, now)
-        self.computed += 1
-        return known
+        entry = self._entries[key]  # KeyError: never scheduled
+        if entry.estimate is None:
+            entry.estimate = self._compute(entry.request, entry.at)
+            self.computed += 1
+        return entry.estimate
 
     def __iter__(self) -> Iterator[BetaKey]:
-        return iter(self._keys)
+        return iter(self._entries)
 
     def __len__(self) -> int:
-        return len(self._keys)
+        return len(self._entries)
 
 
 class Estimates:
@@ -72,10 +86,10 @@ class Estimates:
     def __init__(self, feed: ReplayFeed, rules: Sequence[HedgeRule]) -> None:
         self.feed = feed
         self.beta_requests, self.vol_requests = collect_requests(rules)
+        self._beta_keys = [(request, request.key) for request in self.beta_requests]
         self.betas = LazyBetas(self._estimate)
         self.vols: dict[str, float] = {}
         self.due = 0  # β estimates that fell due (``betas.computed`` of them were read)
-        self._estimated_at: dict[BetaKey, datetime] = {}
         self._vols_at: dict[str, datetime] = {}
         self.history = History(feed)
 
@@ -86,10 +100,10 @@ class Estimates:
     def refresh(self, now: datetime) -> None:
         """Re-estimate every due β and volatility (see the module docstring)."""
         now_s = to_epoch(now)
-        for request in self.beta_requests:
-            if due_since(request, self._estimated_at.get(request.key), now):
-                self._estimated_at[request.key] = now
-                self.betas.schedule(request, now)
+        betas = self.betas
+        for request, key in self._beta_keys:
+            if due_since(request, betas.due_at(key), now):
+                betas.schedule(request, now)
                 self.due += 1
         for vol in self.vol_requests:
             last = self._vols_at.get(vol.coin)

@@ -280,16 +280,11 @@ class Replay:
                 self.states = {}
                 return False
         else:
-            # ``RuleInputs.from_snapshot`` without its copies: a copy of the β mapping would
-            # compute every scheduled estimate (``Estimates``), read by a rule or not.
-            inputs = RuleInputs(
+            inputs = RuleInputs.from_snapshot(
+                snapshot,
                 exposures(snapshot, self._valued),
-                snapshot.markets,
-                now=snapshot.taken_at,
                 betas=estimates.betas,
-                funding=snapshot.funding,
                 realized_vol=estimates.vols,
-                positions=snapshot.positions,
                 states=self.states,
             )
             book = self.book.evaluate(inputs)
