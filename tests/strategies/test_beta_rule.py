@@ -295,3 +295,33 @@ def test_daemon_helpers_collect_requests_and_build_inputs() -> None:
     built = RuleInputs.from_snapshot(snap, exposures(snap, ["SOL"]))
     assert built.now == snap.taken_at
     assert only(beta_rule("SOL").evaluate(built).targets).target_short_usd == 210
+
+
+def test_a_rule_evaluated_tick_after_tick_answers_as_a_fresh_one() -> None:
+    """The rule remembers its last proxy choice per estimate: a new estimate (another object,
+    even with equal values), a new proxy or a ρ under the floor must each be seen at once."""
+    rule = beta_rule("NVC", hedge_with="auto", rho_floor=D("0.8"))
+    listed = markets(inverse(ETH, 10), inverse(BTC, 100))
+    ticks = [
+        {NVC_ETH: estimate(1.8, 0.9), ("NVC", "BTC"): estimate(1.2, 0.85)},
+        {NVC_ETH: estimate(1.8, 0.9), ("NVC", "BTC"): estimate(1.2, 0.85)},  # equal, new objects
+        {NVC_ETH: estimate(1.5, 0.7), ("NVC", "BTC"): estimate(1.2, 0.85)},  # ETH under floor
+        {NVC_ETH: estimate(1.5, 0.7), ("NVC", "BTC"): estimate(1.3, 0.75)},  # both under
+        {NVC_ETH: estimate(2.0, 0.95), ("NVC", "BTC"): estimate(1.3, 0.75)},
+    ]
+    state: RuleState | None = None
+    seen = []
+    for betas in ticks:
+        states = {} if state is None else {"NVC": state}
+        book = inputs([exposure("NVC", 10_000, "1.00")], listed, betas, states=states)
+        ours = rule.evaluate(book)
+        assert ours == beta_rule("NVC", hedge_with="auto", rho_floor=D("0.8")).evaluate(book)
+        state = ours.state
+        seen.append({(t.instrument, t.target_short_usd) for t in ours.targets})
+    assert seen == [
+        {(ETH, D("12600.0"))},
+        {(ETH, D("12600.0"))},
+        {(BTC, D("8400.0")), (ETH, D(0))},  # moved to BTC: ETH lifted
+        {(BTC, D(0))},  # no proxy clears the floor: the hedge is lifted
+        {(ETH, D("14000.0")), (BTC, D(0))},
+    ]
