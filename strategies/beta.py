@@ -117,9 +117,7 @@ class BetaRule:
         ``instruments``."""
         if "/" in self.hedge_with:
             return self.hedge_with
-        if self.contract == "linear_perp":
-            return own_linear_perp(self._coins()[0])
-        return own_inverse_perp(self._coins()[0])
+        return self._perp_symbol(self._coin_list[0])
 
     def instruments(
         self, markets: Mapping[str, Market], now: datetime | None = None
@@ -128,7 +126,7 @@ class BetaRule:
         if "/" in self.hedge_with:
             return (self.hedge_with,)
         symbols: list[str] = []
-        for coin in self._coins():
+        for coin in self._coin_list:
             if self.contract == "inverse_future" and now is not None:
                 symbols.extend(m.symbol for m in dated_futures(markets, coin, now))
             else:
@@ -139,7 +137,7 @@ class BetaRule:
 
     def beta_requests(self) -> tuple[BetaRequest, ...]:
         """β(asset, coin) for every proxy coin it may use (none for the asset itself)."""
-        coins = [coin for coin in self._coins() if coin != self.asset]
+        coins = [coin for coin in self._coin_list if coin != self.asset]
         return tuple(BetaRequest(self.asset, coin, self.estimator) for coin in coins)
 
     def vol_requests(self) -> tuple[VolRequest, ...]:
@@ -343,9 +341,6 @@ class BetaRule:
         return estimate, ""
 
     # --- helpers ---------------------------------------------------------------------------
-
-    def _coins(self) -> tuple[str, ...]:
-        return self._coin_list
 
     def _perp_symbol(self, coin: str) -> str:
         known = self._perps.get(coin)

@@ -280,9 +280,10 @@ class Replay:
                 self.states = {}
                 return False
         else:
+            exposure = exposures(snapshot, self._valued)
             inputs = RuleInputs.from_snapshot(
                 snapshot,
-                exposures(snapshot, self._valued),
+                exposure,
                 betas=estimates.betas,
                 realized_vol=estimates.vols,
                 states=self.states,
