@@ -26,13 +26,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
-from functools import lru_cache
 from typing import Literal
 
 from bot.config.models import CollateralMode
 from bot.core.types import HedgeTarget, Market
 from bot.stats.beta import BetaEstimate
 from strategies.base import RuleInputs, own_inverse_perp, own_linear_perp
+from strategies.beta_choice import HedgeChoice, estimate_rho, own_contract_choice, stat_decimal
 from strategies.events import RuleEvent, RuleResult
 from strategies.modifiers import FundingModifierParams, annualized_cost, step_funding_modifier
 from strategies.requests import BetaParams, BetaRequest, VolRequest
@@ -42,8 +42,6 @@ from strategies.windows import TimeWindow, VolTrigger, activation_event, is_acti
 
 ContractChoice = Literal["inverse_perp", "linear_perp", "inverse_future"]
 ZERO = Decimal(0)
-ONE = Decimal(1)
-BETA_PLACES = 6  # β and ρ enter Decimal money math rounded to this many decimal places
 _NO_STATE = RuleState()
 
 
@@ -54,19 +52,6 @@ class Gating:
     windows: tuple[TimeWindow, ...] = ()
     vol_trigger: VolTrigger | None = None
     vol_window_hours: int = 24
-
-
-@dataclass(frozen=True, slots=True)
-class _Choice:
-    """The instrument chosen this tick, with β (Decimal) and ρ, or why there is none."""
-
-    symbol: str | None
-    coin: str = ""
-    beta: Decimal | None = None
-    rho: Decimal | None = None
-    events: tuple[RuleEvent, ...] = ()
-    reason: str = ""
-    lifted: str | None = None  # the instrument not used (e.g. ρ below the floor), if listed
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,7 +75,7 @@ class BetaRule:
     # pure function of those and the rule's fields; estimates change once per refresh while the
     # rule is evaluated every tick, so this spares rebuilding the same choice (and its Decimal
     # β and ρ) on every tick. Matched by the estimate's identity: estimates are immutable.
-    _checked: dict[str, tuple[BetaEstimate, str, _Choice]] = field(
+    _checked: dict[str, tuple[BetaEstimate, str, HedgeChoice]] = field(
         default_factory=dict, init=False, repr=False, compare=False, hash=False
     )
     # The coins it may hedge with and their perp symbols, derived once from the fields above.
@@ -248,7 +233,7 @@ class BetaRule:
             reasons.append(act.reason)
         return ratio, [r for r in reasons if r], state
 
-    def _choose(self, inputs: RuleInputs, now: datetime, state: RuleState) -> _Choice:
+    def _choose(self, inputs: RuleInputs, now: datetime, state: RuleState) -> HedgeChoice:
         if "/" in self.hedge_with:
             market = inputs.markets.get(self.hedge_with)
             if market is None or not market.active:
@@ -261,10 +246,10 @@ class BetaRule:
             return self._with_coin(inputs, now, self.hedge_with, symbol)
         own = self._symbol(self.asset, inputs.markets, now)
         if own is not None:
-            return _own_choice(own, self.asset)
+            return own_contract_choice(own, self.asset)
         return self._auto_proxy(inputs, now, state)
 
-    def _auto_proxy(self, inputs: RuleInputs, now: datetime, state: RuleState) -> _Choice:
+    def _auto_proxy(self, inputs: RuleInputs, now: datetime, state: RuleState) -> HedgeChoice:
         usable: list[tuple[str, str, BetaEstimate]] = []
         problems: list[str] = []
         for coin in self.candidates:
@@ -279,31 +264,31 @@ class BetaRule:
         if not usable:
             why = "no own contract and no proxy with a usable beta"
             why += f" ({'; '.join(problems) or 'no candidate contract listed'}): no hedge"
-            return _Choice(None, events=(self._unavailable(why, None),), reason=why)
-        best = max(usable, key=lambda u: _rho(u[2]))  # first of equals: candidate order
+            return HedgeChoice(None, events=(self._unavailable(why, None),), reason=why)
+        best = max(usable, key=lambda u: estimate_rho(u[2]))  # first of equals: candidate order
         # The proxy in use (matched by coin, so a futures roll does not count as a switch) keeps
         # its place while it clears the floor and trails the best by at most switch_margin.
         held = inputs.markets.get(state.instrument or "")
         current = next((u for u in usable if held is not None and u[0] == held.base), None)
         if (
             current is not None
-            and _rho(current[2]) >= self.rho_floor
-            and _rho(best[2]) - _rho(current[2]) <= self.switch_margin
+            and estimate_rho(current[2]) >= self.rho_floor
+            and estimate_rho(best[2]) - estimate_rho(current[2]) <= self.switch_margin
         ):
             best = current
         return self._check_rho(best[0], best[1], best[2])
 
-    def _with_coin(self, inputs: RuleInputs, now: datetime, coin: str, symbol: str) -> _Choice:
+    def _with_coin(self, inputs: RuleInputs, now: datetime, coin: str, symbol: str) -> HedgeChoice:
         if coin == self.asset:
-            return _own_choice(symbol, coin)
+            return own_contract_choice(symbol, coin)
         estimate, problem = self._usable(inputs, now, coin)
         if estimate is None:
             why = f"beta({self.asset}, {coin}) unusable: {problem}: no hedge (target 0)"
             event = self._unavailable(why, symbol)
-            return _Choice(None, events=(event,), reason=why, lifted=symbol)
+            return HedgeChoice(None, events=(event,), reason=why, lifted=symbol)
         return self._check_rho(coin, symbol, estimate)
 
-    def _check_rho(self, coin: str, symbol: str, estimate: BetaEstimate) -> _Choice:
+    def _check_rho(self, coin: str, symbol: str, estimate: BetaEstimate) -> HedgeChoice:
         last = self._checked.get(coin)
         if last is not None and last[0] is estimate and last[1] == symbol:
             return last[2]
@@ -311,11 +296,11 @@ class BetaRule:
         self._checked[coin] = (estimate, symbol, choice)
         return choice
 
-    def _checked_choice(self, coin: str, symbol: str, estimate: BetaEstimate) -> _Choice:
+    def _checked_choice(self, coin: str, symbol: str, estimate: BetaEstimate) -> HedgeChoice:
         """The choice of ``coin``'s ``symbol`` with ``estimate``: lifted when ρ is below the
         floor under ``on_low_rho: skip``, with an event when below it at all."""
-        beta, rho = _decimal(estimate.beta), _decimal(estimate.rho)
-        choice = _Choice(symbol, coin, beta, rho, reason=f"beta {beta} rho {rho} vs {coin}")
+        beta, rho = stat_decimal(estimate.beta), stat_decimal(estimate.rho)
+        choice = HedgeChoice(symbol, coin, beta, rho, reason=f"beta {beta} rho {rho} vs {coin}")
         if rho >= self.rho_floor:
             return choice
         skip = self.on_low_rho == "skip"
@@ -324,7 +309,7 @@ class BetaRule:
         event = self._event("low_rho", "critical" if skip else "warning", symbol, choice, None)
         event = replace(event, message=why)
         if skip:
-            return _Choice(None, coin, None, rho, (event,), why, lifted=symbol)
+            return HedgeChoice(None, coin, None, rho, (event,), why, lifted=symbol)
         return replace(choice, events=(event,), reason=f"{choice.reason}; {why}")
 
     def _usable(
@@ -362,10 +347,10 @@ class BetaRule:
         listed = [s for s in dict.fromkeys(symbols) if s is not None and s in markets]
         return tuple(HedgeTarget(self.asset, s, ZERO, ZERO, reason=why) for s in listed)
 
-    def _missing(self, symbol: str) -> _Choice:
+    def _missing(self, symbol: str) -> HedgeChoice:
         why = f"instrument {symbol} is not listed or not active: no hedge"
         event = RuleEvent("instrument_missing", "critical", self.asset, symbol, why)
-        return _Choice(None, events=(event,), reason=why)
+        return HedgeChoice(None, events=(event,), reason=why)
 
     def _unavailable(self, why: str, symbol: str | None) -> RuleEvent:
         return RuleEvent("beta_unavailable", "critical", self.asset, symbol, why)
@@ -375,7 +360,7 @@ class BetaRule:
         kind: Literal["low_rho", "negative_beta"],
         severity: Literal["warning", "critical"],
         symbol: str,
-        choice: _Choice,
+        choice: HedgeChoice,
         exposure_usd: Decimal | None,
     ) -> RuleEvent:
         values = {"beta": str(choice.beta), "rho": str(choice.rho), "hedge": choice.coin}
@@ -383,26 +368,3 @@ class BetaRule:
         if exposure_usd is not None:
             values["exposure_usd"] = str(exposure_usd)
         return RuleEvent(kind, severity, self.asset, symbol, choice.reason, values)
-
-
-@lru_cache(maxsize=256)
-def _own_choice(symbol: str, coin: str) -> _Choice:
-    """The asset's own contract: β 1, no ρ (immutable, so one per symbol is shared)."""
-    return _Choice(symbol, coin, ONE, None)
-
-
-def _rho(estimate: BetaEstimate) -> Decimal:
-    return _decimal(estimate.rho)
-
-
-def _decimal(value: float | None) -> Decimal:
-    """A statistic as Decimal, rounded to ``BETA_PLACES`` (shortest repr: 1.8 -> 1.8)."""
-    if value is None:
-        raise ValueError("an ok estimate has beta and rho")
-    return _rounded(value)
-
-
-@lru_cache(maxsize=1024)
-def _rounded(value: float) -> Decimal:
-    # Cached: a rule reads the same estimate's β and ρ on every tick until the next refresh.
-    return Decimal(repr(round(value, BETA_PLACES)))
