@@ -12,19 +12,13 @@ Paths (``ConfigPath``) expand ``~`` and, when validated with ``context={"base_di
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Annotated, Any, Literal, get_args
+from typing import Annotated, Literal
 
 from pydantic import (
-    BaseModel,
     Field,
-    ValidationError,
-    ValidationInfo,
-    WrapValidator,
     field_validator,
     model_validator,
 )
-from pydantic_core import InitErrorDetails, PydanticCustomError
-from pydantic_core.core_schema import ErrorType
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
@@ -86,111 +80,10 @@ from bot.config.fields import (
 from bot.config.fields import (
     error_at as error_at,
 )
-from bot.config.rule_params import (
-    BetaEstimatorConfig,
-    FundingModifierConfig,
-    VolTriggerConfig,
-    WindowConfig,
-)
-from bot.config.schema_paths import unknown_key_message
-
-CollateralMode = Literal["neutral", "ignore"]
-
-
-class RatioRuleConfig(Strict):
-    """``kind: ratio`` (the default): hedge ``ratio`` of the asset on one instrument (β = 1)."""
-
-    asset: Coin
-    ratio: Fraction
-    instrument: str | None = None  # default: the asset's own inverse perpetual
-    kind: Literal["ratio"] = "ratio"
-    # The coin margining this rule's hedge (when it has no rule of its own): hedged USD-neutral
-    # on its own inverse perp ("neutral", hedging-math.md Example 2.2) or left alone ("ignore").
-    collateral: CollateralMode = "neutral"
-
-
-class BetaRuleConfig(Strict):
-    """``kind: beta``: short ratio × exposure × β(asset, hedge coin) USD (hedging-math.md §3).
-
-    ``hedge_with``: ``auto`` (the asset's own contract when listed, else the ``candidates`` coin
-    with the highest ρ), a coin (its contract of type ``contract``) or an exact market symbol.
-    """
-
-    kind: Literal["beta"]
-    asset: Coin
-    ratio: Fraction
-    hedge_with: Annotated[str, Field(min_length=1, max_length=100)] = "auto"
-    candidates: Annotated[list[Coin], Field(min_length=1)] = Field(
-        default_factory=lambda: ["BTC", "ETH"]
-    )
-    contract: Literal["inverse_perp", "linear_perp", "inverse_future"] = "inverse_perp"
-    roll_hours_before_expiry: Annotated[float, Field(ge=0, le=24 * 90)] = 24.0
-    rho_floor: Fraction = Decimal("0.7")
-    on_low_rho: Literal["skip", "hedge_anyway"] = "skip"
-    switch_margin: Fraction = Decimal("0.02")  # ρ lead a new proxy needs to replace the current
-    estimator: BetaEstimatorConfig = Field(default_factory=BetaEstimatorConfig)
-    funding_modifier: FundingModifierConfig | None = None
-    windows: list[WindowConfig] = Field(default_factory=list)
-    vol_trigger: VolTriggerConfig | None = None
-    collateral: CollateralMode = "neutral"
-
-    @field_validator("hedge_with")
-    @classmethod
-    def _hedge_with(cls, value: str) -> str:
-        if value != "auto" and "/" not in value:
-            _coin(value)  # a coin, e.g. "BTC"; else a market symbol like "BTC/USD:BTC"
-        return value
-
-
-_BUILTIN_ERRORS = frozenset(get_args(ErrorType))
-_RULE_MODELS: dict[str, type[RatioRuleConfig | BetaRuleConfig]] = {
-    "ratio": RatioRuleConfig,
-    "beta": BetaRuleConfig,
-}
-
-
-def _validate_rule(
-    value: Any, _handler: Any, info: ValidationInfo
-) -> RatioRuleConfig | BetaRuleConfig:
-    """Pick the rule model by ``kind`` (default ``ratio``) and validate with it.
-
-    Errors keep the rule's own paths (``rules.1.ratio``, not ``rules.1.ratio.ratio``), and an
-    unknown key is named with the keys of the right kind.
-    """
-    if isinstance(value, RatioRuleConfig | BetaRuleConfig):
-        return value
-    kind = value.get("kind", "ratio") if isinstance(value, dict) else "ratio"
-    model = _RULE_MODELS.get(kind) if isinstance(kind, str) else None
-    if model is None:
-        known = ", ".join(sorted(_RULE_MODELS))
-        raise error_at(f"unknown rule kind {kind!r} (known kinds: {known})", "kind")
-    try:
-        return model.model_validate(value, context=info.context)
-    except ValidationError as error:
-        raise _with_key_hints(error, model) from None
-
-
-RuleConfig = Annotated[RatioRuleConfig | BetaRuleConfig, WrapValidator(_validate_rule)]
-"""One hedge rule; ``kind`` selects the model and the strategy in ``strategies/``."""
-
-
-def _with_key_hints(error: ValidationError, model: type[BaseModel]) -> ValidationError:
-    """``error`` with each unknown key reported as "unknown key 'x' (did you mean 'y'?)"."""
-    line_errors: list[InitErrorDetails] = []
-    for detail in error.errors(include_url=False):
-        loc = tuple(detail["loc"])
-        kind: str | PydanticCustomError = detail["type"]
-        ctx = detail.get("ctx")
-        if kind == "extra_forbidden":
-            kind = error_at(unknown_key_message(model, loc))
-            ctx = None
-        elif kind not in _BUILTIN_ERRORS:
-            kind = PydanticCustomError(detail["type"], detail["msg"], ctx)
-        item = InitErrorDetails(type=kind, loc=loc, input=detail["input"])
-        if ctx is not None:
-            item["ctx"] = ctx
-        line_errors.append(item)
-    return ValidationError.from_exception_data(error.title, line_errors)
+from bot.config.rule_config import BetaRuleConfig as BetaRuleConfig
+from bot.config.rule_config import CollateralMode as CollateralMode
+from bot.config.rule_config import RatioRuleConfig as RatioRuleConfig
+from bot.config.rule_config import RuleConfig as RuleConfig
 
 
 class HedgeConfig(Strict):
