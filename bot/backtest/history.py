@@ -4,8 +4,10 @@ The daemon fetches, at each refresh, the closed candles opened in ``[ceil((now �
 / interval)·interval, now − interval]`` (the newest ``count``) and computes log returns from
 them (``bot.stats.returns``). A replay refreshes thousands of times over one history, so here:
 
-- ``closes``: those candles, as a view of the coin's whole close series (no ``Candle`` objects,
-  no re-validation); at a timeframe other than the data's, the feed's own aggregation;
+- ``closes``: those candles, as a view of the coin's whole close series at that timeframe (no
+  ``Candle`` objects, no re-validation); a timeframe longer than the data's is aggregated once
+  over the whole data as the feed aggregates candles (a candle per interval holding any of the
+  data's candles, closing at the last of them);
 - ``aligned``: the aligned returns of a β request, taken from the aligned log returns of the
   two coins' whole histories (aggregated to the request's horizon first, when it has one).
 
@@ -37,44 +39,44 @@ class History:
 
     def __init__(self, feed: ReplayFeed) -> None:
         self.feed = feed
-        self._whole: dict[str, CloseSeries] = {}  # per coin, at the data's step
-        # per (coin, period): the complete periods, their opens, and their last candles' opens
-        self._periods: dict[tuple[str, int], tuple[CloseSeries, list[int], list[int]]] = {}
-        # per (asset, hedge, horizon): the aligned returns, and their ends as a list (bisect)
-        self._pairs: dict[tuple[str, str, int], tuple[AlignedReturns, list[int]]] = {}
+        # per (coin, interval): the candles at that interval over the whole data, their opens
+        self._bases: dict[tuple[str, int], tuple[CloseSeries, list[int]]] = {}
+        # per (coin, interval, period): the complete periods, their opens, their last candles'
+        self._periods: dict[tuple[str, int, int], tuple[CloseSeries, list[int], list[int]]] = {}
+        # per (asset, hedge, interval, horizon): the aligned returns, their ends (for bisect)
+        self._pairs: dict[tuple[str, str, int, int], tuple[AlignedReturns, list[int]]] = {}
         # per (coin, interval, count, horizon): the last ``_span`` asked, with its ``now_s``
         self._spans: dict[tuple[str, int, int, int], tuple[int, tuple[int, int] | None]] = {}
 
     def closes(self, coin: str, interval_s: int, count: int, now_s: int) -> CloseSeries:
         """The closes the daemon would fetch at ``now_s`` (module docstring)."""
-        step = self.feed.series(coin).step
-        if interval_s != step:
+        if interval_s % self.feed.series(coin).step:  # the feed's own answer (an error)
             first = -(-(now_s - interval_s * count) // interval_s) * interval_s
             candles = self.feed.candles(
                 coin, from_epoch(now_s), count, since=from_epoch(first), timeframe=interval_s
             )
             return CloseSeries.from_candles(candles[-count:], interval_s)
         lo, hi = self._window(coin, interval_s, count, now_s)
-        return self._whole_series(coin).part(lo, hi)
+        return self._base(coin, interval_s)[0].part(lo, hi)
 
     def aligned(self, request: BetaRequest, now_s: int) -> AlignedReturns | None:
         """``aligned_returns`` of the closes of both coins the daemon would fetch at ``now_s``,
         at the request's horizon (module docstring). None when it cannot be cut from the
-        whole history (candles at another timeframe than the data's, an empty window, or no
-        complete period in it): the caller then computes it from ``closes``."""
+        whole history (an interval that is no multiple of the data's step, an empty window,
+        or no complete period in it): the caller then computes it from ``closes``."""
         p = request.params
-        horizon = p.horizon_seconds
+        interval, horizon = p.interval_seconds, p.horizon_seconds
         spans = []
         for coin in (request.asset, request.hedge):
-            if self.feed.series(coin).step != p.interval_seconds:
+            if interval % self.feed.series(coin).step:
                 return None
-            span = self._span(coin, p.interval_seconds, p.candles_needed, now_s, horizon)
+            span = self._span(coin, interval, p.candles_needed, now_s, horizon)
             if span is None:
                 return None
             spans.append(span)
         first = max(spans[0][0], spans[1][0])
         last = min(spans[0][1], spans[1][1])
-        whole, ends = self._pair(request.asset, request.hedge, horizon)
+        whole, ends = self._pair(request.asset, request.hedge, interval, horizon)
         lo = bisect_left(ends, first + 2 * horizon)
         hi = max(lo, bisect_right(ends, last + horizon))
         return AlignedReturns(horizon, whole.ends[lo:hi], whole.asset[lo:hi], whole.hedge[lo:hi])
@@ -82,10 +84,10 @@ class History:
     # -- whole histories ---------------------------------------------------------------------
 
     def _window(self, coin: str, interval_s: int, count: int, now_s: int) -> tuple[int, int]:
-        """Indices ``[lo, hi)`` of the fetched candles in the whole series (at its step)."""
+        """Indices ``[lo, hi)`` of the fetched candles in the whole series at ``interval_s``."""
         first = -(-(now_s - interval_s * count) // interval_s) * interval_s
         last = now_s // interval_s * interval_s - interval_s
-        opens = self.feed.series(coin).opens  # the same times as the whole series, as a list
+        opens = self._base(coin, interval_s)[1]
         lo = bisect_left(opens, first)
         hi = bisect_right(opens, last)
         return max(lo, hi - count), hi
@@ -109,52 +111,61 @@ class History:
         lo, hi = self._window(coin, interval_s, count, now_s)
         if hi <= lo:
             return None
-        opens = self.feed.series(coin).opens
+        opens = self._base(coin, interval_s)[1]
         if horizon_s == interval_s:
             return opens[lo], opens[hi - 1]
-        period_opens, last_opens = self._period_lists(coin, horizon_s)
+        _, period_opens, last_opens = self._aggregated(coin, interval_s, horizon_s)
         first = bisect_left(last_opens, opens[lo])
         last = bisect_right(last_opens, opens[hi - 1])
         if last <= first:
             return None
         return period_opens[first], period_opens[last - 1]
 
-    def _whole_series(self, coin: str) -> CloseSeries:
-        whole = self._whole.get(coin)
-        if whole is None:
-            series = self.feed.series(coin)
-            whole = self._whole[coin] = CloseSeries(
-                series.step,
-                np.asarray(series.opens, dtype=np.int64),
-                np.asarray([float(c) for c in series.close], dtype=np.float64),
-            )
-        return whole
-
-    def _aggregated(self, coin: str, period_s: int) -> CloseSeries:
-        known = self._periods.get((coin, period_s))
+    def _base(self, coin: str, interval_s: int) -> tuple[CloseSeries, list[int]]:
+        """The coin's candles at ``interval_s`` (a multiple of the data's step) over the whole
+        data, and their open times as a list. At a longer interval, a candle per interval
+        holding any of the data's candles, closing at the last of them: what the feed's
+        ``candles`` (and so the simulated exchange) answers for that timeframe."""
+        known = self._bases.get((coin, interval_s))
         if known is None:
-            whole = self._whole_series(coin)
-            periods = aggregate_closes(whole, period_s)
-            # the open of each period's last candle, for ``_find_span``
-            last_opens = (periods.opens + (period_s - whole.step_seconds)).tolist()
-            known = self._periods[(coin, period_s)] = (periods, periods.opens.tolist(), last_opens)
-        return known[0]
+            series = self.feed.series(coin)
+            opens = np.asarray(series.opens, dtype=np.int64)
+            closes = np.asarray([float(c) for c in series.close], dtype=np.float64)
+            if interval_s != series.step:
+                buckets = opens // interval_s
+                last = np.append(buckets[1:] != buckets[:-1], True)
+                opens, closes = buckets[last] * interval_s, closes[last]
+            base = CloseSeries(interval_s, opens, closes)
+            known = self._bases[(coin, interval_s)] = (base, base.opens.tolist())
+        return known
 
-    def _period_lists(self, coin: str, period_s: int) -> tuple[list[int], list[int]]:
-        """Each complete period's open, and its last candle's open (lists, for bisect)."""
-        self._aggregated(coin, period_s)
-        _, opens, last_opens = self._periods[(coin, period_s)]
-        return opens, last_opens
+    def _aggregated(
+        self, coin: str, interval_s: int, period_s: int
+    ) -> tuple[CloseSeries, list[int], list[int]]:
+        """The complete periods of the series at ``interval_s``, their opens, and the open of
+        each one's last candle (lists, for bisect)."""
+        known = self._periods.get((coin, interval_s, period_s))
+        if known is None:
+            periods = aggregate_closes(self._base(coin, interval_s)[0], period_s)
+            last_opens = (periods.opens + (period_s - interval_s)).tolist()
+            known = (periods, periods.opens.tolist(), last_opens)
+            self._periods[(coin, interval_s, period_s)] = known
+        return known
 
-    def _at_horizon(self, coin: str, horizon_s: int) -> CloseSeries:
-        whole = self._whole_series(coin)
-        return whole if horizon_s == whole.step_seconds else self._aggregated(coin, horizon_s)
+    def _at_horizon(self, coin: str, interval_s: int, horizon_s: int) -> CloseSeries:
+        if horizon_s == interval_s:
+            return self._base(coin, interval_s)[0]
+        return self._aggregated(coin, interval_s, horizon_s)[0]
 
-    def _pair(self, asset: str, hedge: str, horizon_s: int) -> tuple[AlignedReturns, list[int]]:
-        known = self._pairs.get((asset, hedge, horizon_s))
+    def _pair(
+        self, asset: str, hedge: str, interval_s: int, horizon_s: int
+    ) -> tuple[AlignedReturns, list[int]]:
+        key = (asset, hedge, interval_s, horizon_s)
+        known = self._pairs.get(key)
         if known is None:
             aligned = aligned_returns(
-                self._at_horizon(asset, horizon_s), self._at_horizon(hedge, horizon_s)
+                self._at_horizon(asset, interval_s, horizon_s),
+                self._at_horizon(hedge, interval_s, horizon_s),
             )
-            known = self._pairs[(asset, hedge, horizon_s)] = (aligned, aligned.ends.tolist())
+            known = self._pairs[key] = (aligned, aligned.ends.tolist())
         return known

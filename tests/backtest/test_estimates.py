@@ -22,7 +22,7 @@ from bot.sim.engine import SimExchange
 from bot.sim.feed import ReplayFeed
 from bot.sim.params import SimParams
 from bot.sim.series import Series, from_epoch
-from bot.stats.returns import aligned_returns
+from bot.stats.returns import CloseSeries, aligned_returns
 from strategies import build_rule
 from strategies.base import HedgeRule
 from strategies.requests import BetaParams, BetaRequest
@@ -33,14 +33,16 @@ HOUR = 3600
 HOURS = 10 * 24
 
 
-def series(coin: str, missing: frozenset[int], drift: int) -> Series:
-    """Hourly candles over ten days, without the hours in ``missing``."""
-    out = Series(coin, HOUR)
-    for hour in range(HOURS):
+def series(
+    coin: str, missing: frozenset[int], drift: int, step: int = HOUR, count: int = HOURS
+) -> Series:
+    """``count`` candles of ``step`` seconds, without the ones numbered in ``missing``."""
+    out = Series(coin, step)
+    for hour in range(count):
         if hour in missing:
             continue
         close = Decimal(100 + (hour * drift) % 37) + Decimal(hour) / 100
-        out.opens.append(START + hour * HOUR)
+        out.opens.append(START + hour * step)
         for column in (out.open, out.high, out.low, out.close):
             column.append(close)
         out.volume.append(Decimal(1))
@@ -88,6 +90,73 @@ def test_returns_cut_from_the_whole_history_equal_the_fetched_candles_returns(
     assert ours.horizon_seconds == theirs.horizon_seconds
     assert ours.ends.tolist() == theirs.ends.tolist()
     assert ours.asset.tolist() == theirs.asset.tolist()  # the same floats, not just close
+    assert ours.hedge.tolist() == theirs.hedge.tolist()
+
+
+MINUTE = 60
+MINUTES = 3 * 24 * 60
+minute_gaps = st.frozensets(st.integers(min_value=1, max_value=MINUTES - 2), max_size=200)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    asset_missing=minute_gaps,
+    hedge_missing=minute_gaps,
+    missing_hour=st.integers(min_value=0, max_value=71),
+    now_minutes=st.integers(min_value=60, max_value=MINUTES),
+    interval_minutes=st.sampled_from([15, 60]),
+    window=st.integers(min_value=2, max_value=40),
+    aggregate_hours=st.sampled_from([None, 1, 4]),
+)
+def test_returns_at_a_longer_interval_than_the_data_equal_the_feeds_candles_returns(
+    asset_missing: frozenset[int],
+    hedge_missing: frozenset[int],
+    missing_hour: int,
+    now_minutes: int,
+    interval_minutes: int,
+    window: int,
+    aggregate_hours: int | None,
+) -> None:
+    """1-minute data, estimates on 15-minute or hourly candles: what the simulated exchange
+    answers for that timeframe (``ReplayFeed.candles``), including buckets with missing
+    minutes and a whole hour missing from one coin."""
+    whole_hour = frozenset(range(missing_hour * 60, missing_hour * 60 + 60))
+    feed = ReplayFeed.from_series(
+        [
+            series("SOL", asset_missing | whole_hour, 7, MINUTE, MINUTES),
+            series("BTC", hedge_missing, 3, MINUTE, MINUTES),
+        ]
+    )
+    history = History(feed)
+    interval = interval_minutes * MINUTE
+    aggregate = None if aggregate_hours is None else aggregate_hours * HOUR
+    if aggregate is not None and aggregate < interval:
+        aggregate = None
+    params = BetaParams(
+        "x", interval, window, "ols", None, aggregate, 2, timedelta(hours=48), timedelta(hours=1)
+    )
+    request = BetaRequest("SOL", "BTC", params)
+    now_s = START + now_minutes * MINUTE
+    count = params.candles_needed
+    first = -(-(now_s - interval * count) // interval) * interval
+    fetched = []
+    for coin in ("SOL", "BTC"):
+        candles = feed.candles(
+            coin, from_epoch(now_s), count, since=from_epoch(first), timeframe=interval
+        )
+        theirs_closes = CloseSeries.from_candles(candles[-count:], interval)
+        ours_closes = history.closes(coin, interval, count, now_s)
+        assert ours_closes.opens.tolist() == theirs_closes.opens.tolist()
+        assert ours_closes.closes.tolist() == theirs_closes.closes.tolist()
+        fetched.append(theirs_closes)
+    theirs = aligned_returns(fetched[0], fetched[1], aggregate)
+    ours = history.aligned(request, now_s)
+    if ours is None:
+        assert not all(len(f) for f in fetched) or not len(theirs)
+        return
+    assert ours.horizon_seconds == theirs.horizon_seconds
+    assert ours.ends.tolist() == theirs.ends.tolist()
+    assert ours.asset.tolist() == theirs.asset.tolist()
     assert ours.hedge.tolist() == theirs.hedge.tolist()
 
 
