@@ -89,9 +89,8 @@ class BetaRule:
             coins = (self.hedge_with,)
         else:
             coins = tuple(dict.fromkeys((self.asset, *self.candidates)))
-        perp = own_linear_perp if self.contract == "linear_perp" else own_inverse_perp
         object.__setattr__(self, "_coin_list", coins)
-        object.__setattr__(self, "_perps", {coin: perp(coin) for coin in coins})
+        object.__setattr__(self, "_perps", {coin: self._perp_name(coin) for coin in coins})
 
     # --- what the daemon asks a rule -------------------------------------------------------
 
@@ -329,8 +328,9 @@ class BetaRule:
 
     def _perp_symbol(self, coin: str) -> str:
         known = self._perps.get(coin)
-        if known is not None:
-            return known
+        return known if known is not None else self._perp_name(coin)
+
+    def _perp_name(self, coin: str) -> str:
         return own_linear_perp(coin) if self.contract == "linear_perp" else own_inverse_perp(coin)
 
     def _symbol(self, coin: str, markets: Mapping[str, Market], now: datetime) -> str | None:

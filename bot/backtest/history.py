@@ -51,7 +51,7 @@ class History:
     def closes(self, coin: str, interval_s: int, count: int, now_s: int) -> CloseSeries:
         """The closes the daemon would fetch at ``now_s`` (module docstring)."""
         if interval_s % self.feed.series(coin).step:  # the feed's own answer (an error)
-            first = -(-(now_s - interval_s * count) // interval_s) * interval_s
+            first, _ = _fetched_range(interval_s, count, now_s)
             candles = self.feed.candles(
                 coin, from_epoch(now_s), count, since=from_epoch(first), timeframe=interval_s
             )
@@ -85,8 +85,7 @@ class History:
 
     def _window(self, coin: str, interval_s: int, count: int, now_s: int) -> tuple[int, int]:
         """Indices ``[lo, hi)`` of the fetched candles in the whole series at ``interval_s``."""
-        first = -(-(now_s - interval_s * count) // interval_s) * interval_s
-        last = now_s // interval_s * interval_s - interval_s
+        first, last = _fetched_range(interval_s, count, now_s)
         opens = self._base(coin, interval_s)[1]
         lo = bisect_left(opens, first)
         hi = bisect_right(opens, last)
@@ -131,12 +130,17 @@ class History:
             series = self.feed.series(coin)
             opens = np.asarray(series.opens, dtype=np.int64)
             closes = np.asarray([float(c) for c in series.close], dtype=np.float64)
-            if interval_s != series.step:
+            if interval_s == series.step:
+                open_list = series.opens  # the feed's own list: the same times
+            else:
                 buckets = opens // interval_s
                 last = np.append(buckets[1:] != buckets[:-1], True)
                 opens, closes = buckets[last] * interval_s, closes[last]
-            base = CloseSeries(interval_s, opens, closes)
-            known = self._bases[(coin, interval_s)] = (base, base.opens.tolist())
+                open_list = opens.tolist()
+            known = self._bases[(coin, interval_s)] = (
+                CloseSeries(interval_s, opens, closes),
+                open_list,
+            )
         return known
 
     def _aggregated(
@@ -169,3 +173,10 @@ class History:
             )
             known = self._pairs[key] = (aligned, aligned.ends.tolist())
         return known
+
+
+def _fetched_range(interval_s: int, count: int, now_s: int) -> tuple[int, int]:
+    """First and last open time (epoch s) of the candles the daemon fetches at ``now_s``: from
+    ``ceil((now − interval·count) / interval)·interval`` to the last candle closed by ``now``."""
+    first = -(-(now_s - interval_s * count) // interval_s) * interval_s
+    return first, now_s // interval_s * interval_s - interval_s
