@@ -166,7 +166,9 @@ class BetaRule:
             beta=beta,
             rho=choice.rho,
             proxy=choice.coin != self.asset,
-            reason="; ".join(part for part in (choice.reason, *reasons) if part),
+            reason="; ".join(part for part in (choice.reason, *reasons) if part)
+            if reasons
+            else choice.reason,
         )
         targets: tuple[HedgeTarget, ...] = (target,)
         if self.contract == "inverse_future":

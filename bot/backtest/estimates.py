@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TypeVar, overload
 
 from bot.backtest.history import History
 from bot.daemon.estimates import VOL_REFRESH
@@ -31,6 +32,7 @@ from strategies.base import HedgeRule, collect_requests
 from strategies.requests import BetaRequest, due_since, estimate_on_returns
 
 BetaKey = tuple[str, str]
+T = TypeVar("T")
 
 
 @dataclass(slots=True)
@@ -72,6 +74,17 @@ class LazyBetas(Mapping[BetaKey, BetaEstimate]):
             entry.estimate = self._compute(entry.request, entry.at)
             self.computed += 1
         return entry.estimate
+
+    @overload
+    def get(self, key: BetaKey, /) -> BetaEstimate | None: ...
+
+    @overload
+    def get(self, key: BetaKey, /, default: BetaEstimate | T) -> BetaEstimate | T: ...
+
+    def get(self, key: BetaKey, /, default: object = None) -> object:
+        # ``Mapping.get`` goes through ``__getitem__`` and an exception handler: rules call
+        # this every tick for every proxy.
+        return default if key not in self._entries else self[key]
 
     def __iter__(self) -> Iterator[BetaKey]:
         return iter(self._entries)
