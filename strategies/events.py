@@ -33,6 +33,9 @@ EventKind = Literal[
     "liquidation_price_mismatch",  # exchange's and own liquidation price disagree
     "margin_top_up",  # coins to move spot -> margin
     "collateral_unhedged",  # a margin coin that should be held USD-neutral cannot be
+    "margin_shortfall",  # the margin wallet cannot carry the whole target
+    "collateral_transfer",  # margin coin moved spot <-> contract wallet
+    "collateral_conversion",  # a proxy asset's spot sold for the margin coin
 ]
 
 

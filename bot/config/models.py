@@ -23,6 +23,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from bot.config.alerts_config import AlertsConfig as AlertsConfig
+from bot.config.collateral_config import CollateralConfig as CollateralConfig
 from bot.config.exchange_config import (
     ExchangeConfig as ExchangeConfig,
 )
@@ -172,7 +173,7 @@ AccountName = Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]{1,64}$")]
 
 class AccountConfig(Strict):
     """Another account hedged by the same daemon (``accounts:``). The sections it leaves out
-    (holdings, hedge, limits, execution, watch) are taken from the top level."""
+    (holdings, hedge, limits, execution, watch, collateral) are taken from the top level."""
 
     name: AccountName
     exchange: ExchangeConfig
@@ -182,6 +183,7 @@ class AccountConfig(Strict):
     limits: LimitsConfig | None = None
     execution: ExecutionConfig | None = None
     watch: WatchConfig | None = None
+    collateral: CollateralConfig | None = None
 
 
 class Config(Strict):
@@ -195,6 +197,7 @@ class Config(Strict):
     limits: LimitsConfig = Field(default_factory=LimitsConfig)
     execution: ExecutionConfig = Field(default_factory=ExecutionConfig)
     watch: WatchConfig = Field(default_factory=WatchConfig)
+    collateral: CollateralConfig = Field(default_factory=CollateralConfig)
     schedule: ScheduleConfig = Field(default_factory=ScheduleConfig)
     database: DatabaseConfig = Field(default_factory=DatabaseConfig)
     logging: LoggingConfig = Field(default_factory=LoggingConfig)
@@ -221,7 +224,7 @@ class Config(Strict):
                 "rules": account.rules,
                 "accounts": [],
             }
-            for section in ("holdings", "hedge", "limits", "execution", "watch"):
+            for section in ("holdings", "hedge", "limits", "execution", "watch", "collateral"):
                 value = getattr(account, section)
                 if value is not None:
                     update[section] = value

@@ -17,6 +17,17 @@ Rules (USD unless stated; see shared/docs/hedging-math.md sections 2 and 4):
   opened by a separate plain sell in the same plan.
 - Caps: ``max_total_short_usd`` clamps increases in symbol order (reductions are always allowed);
   then no order exceeds ``max_order_usd``: split into near-equal orders or clamped to the cap.
+- Margin (``margin`` terms given): every coin-margined wallet carries at most
+  ``bot.core.margin.carry_capacity`` USD of inverse short on its coin. Where the targets on a
+  coin sum to more, each is scaled down to fit and the gap is reported as a
+  ``MarginShortfall``; the band then applies to the scaled target, so no increase needs more
+  margin than the wallet holds, and a wallet that can no longer carry its short is trimmed
+  (reduce-only: a trim is never blocked by margin).
+- Several owners on one instrument (rules, and a margin coin held USD-neutral): each owner's
+  band is judged on its own part of the short (``owned``, carried from the previous plan), so a
+  large collateral hedge does not widen a small rule's band. Only owners outside their band move
+  to their target; the others keep their part. Without a previous plan the short is shared in
+  proportion to the targets.
 - Symbols in ``snapshot.unknown_positions`` get no order. Because their short is unknown (not
   flat), the total-short cap cannot be checked, so every increase in the plan is held; reductions
   still go out. The same holds when a short sits on a symbol that cannot be valued (no market or no
@@ -25,19 +36,22 @@ Rules (USD unless stated; see shared/docs/hedging-math.md sections 2 and 4):
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Literal
 
 from bot.core.exposure import face_usd, short_contracts
 from bot.core.ids import client_order_id
+from bot.core.margin import CoinWallet, MarginTerms, carry_capacity, coin_wallets, coins_missing
 from bot.core.sizing import ceil_to_step, contracts_for_usd, floor_to_step
 from bot.core.types import (
     ZERO,
     HedgeTarget,
     InstrumentHedge,
+    MarginShortfall,
     Market,
+    Ownership,
     Plan,
     PlannedOrder,
     Side,
@@ -48,6 +62,7 @@ if TYPE_CHECKING:
     from bot.config.models import HedgeConfig, LimitsConfig
 
 Oversize = Literal["split", "clamp"]
+UNOWNED = ""  # the owner of a short that no target explains
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +95,54 @@ def aggregate_targets(targets: Sequence[HedgeTarget]) -> dict[str, Decimal]:
     return totals
 
 
+def owner_targets(targets: Sequence[HedgeTarget]) -> dict[str, dict[str, Decimal]]:
+    """Target short USD per instrument and owner (the target's asset); negatives count as 0."""
+    parts: dict[str, dict[str, Decimal]] = {}
+    for target in targets:
+        owners = parts.setdefault(target.instrument, {})
+        usd = max(target.target_short_usd, ZERO)
+        owners[target.asset] = owners.get(target.asset, ZERO) + usd
+    return parts
+
+
+def margin_caps(
+    totals: Mapping[str, Decimal], snapshot: Snapshot, terms: MarginTerms
+) -> tuple[dict[str, Decimal], tuple[MarginShortfall, ...]]:
+    """Scale per instrument (1 = uncapped) so that the inverse targets on each coin fit what
+    its margin wallet can carry, and the shortfalls where they do not. Pure."""
+    wallets = coin_wallets(snapshot, terms.leverage)
+    by_coin: dict[str, list[str]] = {}
+    for symbol in sorted(totals):
+        market = snapshot.markets.get(symbol)
+        if market is not None and market.is_inverse and market.active:
+            by_coin.setdefault(market.settle, []).append(symbol)
+    scales: dict[str, Decimal] = {}
+    shortfalls: list[MarginShortfall] = []
+    for coin, symbols in sorted(by_coin.items()):
+        wallet = wallets.get(coin) or _empty_wallet(coin, snapshot)
+        if wallet is None:
+            continue  # no price: the instruments cannot be valued and get no order anyway
+        wanted = sum((max(totals[s], ZERO) for s in symbols), ZERO)
+        capacity = carry_capacity(wallet, terms)
+        if wanted <= capacity or wanted <= 0:
+            continue
+        scale = capacity / wanted
+        missing = coins_missing(wallet, terms, wanted)
+        for symbol in symbols:
+            target = max(totals[symbol], ZERO)
+            if target > 0:
+                scales[symbol] = scale
+                shortfalls.append(MarginShortfall(symbol, coin, target, target * scale, missing))
+    return scales, tuple(shortfalls)
+
+
+def _empty_wallet(coin: str, snapshot: Snapshot) -> CoinWallet | None:
+    price = snapshot.prices.get(coin)
+    if price is None or price <= 0:
+        return None
+    return CoinWallet(coin, price, ZERO, ZERO, ZERO, None, ZERO)
+
+
 @dataclass(frozen=True, slots=True)
 class _Leg:
     """One intended order before it is split and given a client id."""
@@ -103,6 +166,8 @@ class _Instrument:
     reductions: list[_Leg] = field(default_factory=list)
     increase: _Leg | None = None
     notes: list[str] = field(default_factory=list)
+    owners: dict[str, Decimal] = field(default_factory=dict)  # owner -> target USD
+    owned: dict[str, Decimal] = field(default_factory=dict)  # owner -> short contracts meant
 
     def usd(self, contracts: Decimal) -> Decimal:
         return face_usd(self.market, contracts, self.price)
@@ -119,34 +184,45 @@ def plan_hedges(
     snapshot: Snapshot,
     settings: PlannerSettings,
     plan_key: str,
+    *,
+    margin: MarginTerms | None = None,
+    owned: Ownership | None = None,
 ) -> Plan:
     """Plan the orders that bring every hedged instrument back within its band.
 
     Instruments considered: every instrument with a target, and every symbol holding a short in
     ``snapshot.positions`` (no target means target 0: the short is closed). ``plan_key`` names the
     tick and seeds the client order ids. Notes explain every order not sent and every cap applied.
+    ``margin``: size inverse shorts to what their wallets carry (module docstring); ``owned``:
+    the previous plan's ``Plan.owned``.
     """
     totals = aggregate_targets(targets)
-    notes: list[str] = []
-    hold_reason: str | None = None
-    for symbol in sorted(snapshot.unknown_positions):
-        notes.append(f"{symbol}: position unknown (not flat): no order")
-        hold_reason = hold_reason or f"position on {symbol} unknown"
-    for symbol, position in sorted(snapshot.positions.items()):
-        if position.contracts > 0 and symbol not in totals:
-            notes.append(f"{symbol}: long of {position.contracts} contracts has no target: left")
+    owners = owner_targets(targets)
+    scales: dict[str, Decimal] = {}
+    shortfalls: tuple[MarginShortfall, ...] = ()
+    if margin is not None:
+        scales, shortfalls = margin_caps(totals, snapshot, margin)
+    notes, hold_reason = _unplanned(snapshot, totals)
 
     shorts = {s for s, p in snapshot.positions.items() if p.contracts < 0}
     instruments: list[_Instrument] = []
     for symbol in sorted((set(totals) | shorts) - snapshot.unknown_positions):
-        inst, problem = _load(symbol, totals.get(symbol, ZERO), snapshot)
+        parts = owners.get(symbol, {})
+        scale = scales.get(symbol)
+        if scale is not None:
+            parts = {owner: usd * scale for owner, usd in parts.items()}
+        inst, problem = _load(symbol, totals.get(symbol, ZERO), snapshot, parts, scale)
         if inst is None:
             notes.append(f"{symbol}: {problem}: no order")
             if symbol in shorts:
                 hold_reason = hold_reason or f"short on {symbol} cannot be valued"
             continue
         if inst.market.active:
-            _decide(inst, settings)
+            previous = (owned or {}).get(symbol, {})
+            if len(parts) > 1 or any(o not in parts for o in previous if previous[o] > 0):
+                _decide_owners(inst, settings, previous)
+            else:
+                _decide(inst, settings)
         else:
             inst.notes.append("market inactive: no order")
         instruments.append(inst)
@@ -170,10 +246,37 @@ def plan_hedges(
         )
         for inst in instruments
     )
-    return Plan(hedges=hedges, orders=orders, notes=tuple(notes))
+    return Plan(
+        hedges=hedges,
+        orders=orders,
+        notes=tuple(notes),
+        shortfalls=shortfalls,
+        owned={inst.symbol: dict(inst.owned) for inst in instruments if inst.owned},
+    )
 
 
-def _load(symbol: str, target_usd: Decimal, snapshot: Snapshot) -> tuple[_Instrument | None, str]:
+def _unplanned(snapshot: Snapshot, totals: Mapping[str, Decimal]) -> tuple[list[str], str | None]:
+    """Notes on positions the plan leaves alone, and why increases are held (if they are)."""
+    notes: list[str] = []
+    hold_reason: str | None = None
+    for symbol in sorted(snapshot.unknown_positions):
+        notes.append(f"{symbol}: position unknown (not flat): no order")
+        hold_reason = hold_reason or f"position on {symbol} unknown"
+    for symbol, position in sorted(snapshot.positions.items()):
+        if position.contracts > 0 and symbol not in totals:
+            notes.append(f"{symbol}: long of {position.contracts} contracts has no target: left")
+    return notes, hold_reason
+
+
+def _load(
+    symbol: str,
+    total_usd: Decimal,
+    snapshot: Snapshot,
+    owners: dict[str, Decimal],
+    scale: Decimal | None,
+) -> tuple[_Instrument | None, str]:
+    """The instrument's working state; its target is the owners' (scaled to margin) sum."""
+    target_usd = total_usd if scale is None else sum(owners.values(), ZERO)
     market = snapshot.markets.get(symbol)
     if market is None:
         return None, "no market"
@@ -184,6 +287,9 @@ def _load(symbol: str, target_usd: Decimal, snapshot: Snapshot) -> tuple[_Instru
     if price is None or price <= 0:
         return None, f"no price for {market.base}"
     inst = _Instrument(symbol, market, price, target_usd, ZERO, short_contracts(position))
+    inst.owners = owners
+    if scale is not None:
+        inst.notes.append(f"margin carries {target_usd:.2f} of {total_usd:.2f} USD target")
     if target_usd < 0:
         inst.notes.append(f"negative target {target_usd} USD treated as 0 (never long)")
         inst.target_usd = ZERO
@@ -197,31 +303,97 @@ def _load(symbol: str, target_usd: Decimal, snapshot: Snapshot) -> tuple[_Instru
 
 
 def _decide(inst: _Instrument, settings: PlannerSettings) -> None:
-    """Fill ``inst.reductions`` / ``inst.increase`` before the caps."""
-    market = inst.market
+    """Fill ``inst.reductions`` / ``inst.increase`` before the caps (one owner, or none)."""
+    current = _close_long(inst)
+    if current is None:
+        return
+    gap = inst.target - current
+    inst.owned = dict.fromkeys(inst.owners, max(inst.current, ZERO))
+    if gap == 0 or inst.usd(abs(gap)) <= settings.band * inst.target_usd:
+        return
+    inst.owned = dict.fromkeys(inst.owners, inst.target)
+    _legs_for_gap(inst, gap, current, settings)
+
+
+def _close_long(inst: _Instrument) -> Decimal | None:
+    """Short contracts held once a long is closed (the close is planned); None: a long below
+    the minimum order blocks the instrument."""
     current = inst.current
     if current < 0:
-        if -current < market.min_contracts:
+        if -current < inst.market.min_contracts:
             inst.notes.append(
                 f"long of {-current} contracts is below the minimum order: not closed"
             )
-            return
+            return None
         inst.reductions.append(_Leg("sell", -current, True, "close long before hedging"))
         current = ZERO
-    gap = inst.target - current
-    if gap == 0 or inst.usd(abs(gap)) <= settings.band * inst.target_usd:
+    return current
+
+
+def _decide_owners(
+    inst: _Instrument, settings: PlannerSettings, previous: Mapping[str, Decimal]
+) -> None:
+    """``_decide`` for an instrument several owners share: only owners outside their own band
+    (|target − own part| > band × target, in USD) move to target; the rest keep their part."""
+    current = _close_long(inst)
+    if current is None:
         return
+    share = _shares(current, inst.owners, previous)
+    per_contract = inst.usd(Decimal(1))
+    wanted: dict[str, Decimal] = {}
+    outside: list[str] = []
+    for owner in sorted(set(inst.owners) | set(share)):
+        target_usd = inst.owners.get(owner, ZERO)
+        part = share.get(owner, ZERO)
+        if abs(target_usd - part * per_contract) > settings.band * target_usd:
+            outside.append(owner)
+            wanted[owner] = target_usd / per_contract
+        else:
+            wanted[owner] = part
+    inst.owned = {owner: contracts for owner, contracts in wanted.items() if contracts > 0}
+    if not outside:
+        return
+    named = ", ".join(owner or "unowned short" for owner in outside)
+    inst.notes.append(f"outside their band: {named}")
+    goal = contracts_for_usd(inst.market, sum(wanted.values(), ZERO) * per_contract, inst.price)
+    gap = goal - current
+    if gap != 0:
+        _legs_for_gap(inst, gap, current, settings)
+
+
+def _shares(
+    held: Decimal, owners: Mapping[str, Decimal], previous: Mapping[str, Decimal]
+) -> dict[str, Decimal]:
+    """The short held (contracts) split among owners: as the previous plan meant it, scaled to
+    what is really held; without one, in proportion to the targets. A short no target can
+    explain belongs to no owner (``""``, target 0): it is closed."""
+    if held <= 0:
+        return {}
+    basis = {o: c for o, c in previous.items() if c > 0}
+    if not basis:
+        basis = {o: usd for o, usd in owners.items() if usd > 0}
+    total = sum(basis.values(), ZERO)
+    if total <= 0:
+        return {UNOWNED: held}
+    return {owner: held * weight / total for owner, weight in basis.items()}
+
+
+def _legs_for_gap(
+    inst: _Instrument, gap: Decimal, current: Decimal, settings: PlannerSettings
+) -> None:
+    """The order that closes ``gap`` contracts (target − held short), if it is worth sending."""
+    market = inst.market
     if gap > 0:
         size = floor_to_step(gap, market.amount_step)
         full_close = False
-        reason = f"increase short to {inst.target} contracts"
+        reason = f"increase short to {current + gap} contracts"
     else:
         # Rounding a trim up keeps the short at or below target; capping it at the current short
         # keeps the position from flipping long.
         size = min(ceil_to_step(-gap, market.amount_step), current)
         full_close = size == current
         reason = (
-            "close short (target 0 contracts)" if full_close else f"trim short to {inst.target}"
+            "close short (target 0 contracts)" if full_close else f"trim short to {current + gap}"
         )
     if size <= 0 or size < market.min_contracts:
         inst.notes.append(f"gap of {gap} contracts is below the minimum order: no order")

@@ -18,6 +18,8 @@ ZERO = Decimal(0)
 ContractKind = Literal["inverse", "linear"]
 Side = Literal["buy", "sell"]
 MarginMode = Literal["isolated", "cross"]
+WalletKind = Literal["spot", "margin"]  # the spot (funding) wallet, the contract (margin) wallet
+TransferState = Literal["SUCCESS", "PENDING", "FAILED"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,12 +199,43 @@ class PlannedOrder:
 
 
 @dataclass(frozen=True, slots=True)
+class MarginShortfall:
+    """A hedge the margin wallet cannot carry in full this tick.
+
+    ``target_usd``: what the rules (and collateral) want short; ``carried_usd``: what the plan
+    steers to instead; ``coins_missing``: coin the wallet of ``coin`` lacks to carry every
+    target on that coin at the configured liquidation distance.
+    """
+
+    instrument: str
+    coin: str
+    target_usd: Decimal
+    carried_usd: Decimal
+    coins_missing: Decimal
+
+    @property
+    def short_usd(self) -> Decimal:
+        """USD of hedge missing from the target."""
+        return self.target_usd - self.carried_usd
+
+
+Ownership = Mapping[str, Mapping[str, Decimal]]  # instrument -> owner (asset) -> short contracts
+
+
+@dataclass(frozen=True, slots=True)
 class Plan:
-    """The planner's output for one tick."""
+    """The planner's output for one tick.
+
+    ``owned``: the part of each instrument's short each target's owner (a rule's asset, or a
+    margin coin held USD-neutral) is meant to hold once the plan fills; the next plan judges
+    every owner's band on its own part (``bot.core.planner``).
+    """
 
     hedges: tuple[InstrumentHedge, ...]
     orders: tuple[PlannedOrder, ...]
     notes: tuple[str, ...] = ()
+    shortfalls: tuple[MarginShortfall, ...] = ()
+    owned: Ownership = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -287,3 +320,67 @@ class KeyInfo:
     can_withdraw: bool
     ip_whitelisted: bool
     permissions: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class TransferRequest:
+    """Move ``amount`` coins of ``coin`` between the account's own wallets.
+
+    ``transfer_id`` is the idempotency key (a UUID string, deterministic per planned action):
+    the exchange refuses a second transfer with the same id, and a lost response is looked up
+    by it before anything is sent again.
+    """
+
+    transfer_id: str
+    coin: str
+    amount: Decimal  # coins, > 0
+    source: WalletKind
+    destination: WalletKind
+
+
+@dataclass(frozen=True, slots=True)
+class TransferStatus:
+    """What the exchange says about a transfer."""
+
+    transfer_id: str
+    coin: str
+    amount: Decimal  # coins
+    source: WalletKind
+    destination: WalletKind
+    state: TransferState
+    timestamp: datetime | None = None
+
+
+CollateralActionKind = Literal["transfer", "spot_sell", "spot_buy"]
+
+
+@dataclass(frozen=True, slots=True)
+class CollateralAction:
+    """One planned move of collateral: a wallet transfer, or one leg of a conversion.
+
+    A conversion (sell part of asset A's spot for coin B, the margin coin of A's proxy hedge) is
+    two spot market orders through the quote: ``spot_sell`` of A on ``A/USDT``, then
+    ``spot_buy`` of B on ``B/USDT``, then a ``transfer`` of B spot -> margin. ``action_id`` is
+    deterministic per tick and action (a UUID string for transfers, an ``hb-`` client order id
+    for spot legs), so a restarted daemon finds it on the exchange instead of repeating it.
+    """
+
+    action_id: str
+    kind: CollateralActionKind
+    coin: str  # the coin moved (transfer) or the base coin traded (spot legs)
+    amount: Decimal  # coins, > 0
+    usd_value: Decimal  # at the planning price, USD
+    source: WalletKind | None = None  # transfers only
+    destination: WalletKind | None = None  # transfers only
+    symbol: str | None = None  # spot legs only, e.g. "SOL/USDT"
+    side: Side | None = None  # spot legs only
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class CollateralUsage:
+    """What the collateral policy already moved in the rolling day (caps are per 24 h)."""
+
+    transferred_usd: Decimal = ZERO
+    transferred_coins: Mapping[str, Decimal] = field(default_factory=dict)
+    converted_usd: Decimal = ZERO

@@ -25,6 +25,8 @@ from bot.core.types import (
     OrderStatus,
     Position,
     Ticker,
+    TransferRequest,
+    TransferStatus,
 )
 
 
@@ -105,6 +107,27 @@ class ExchangePort(Protocol):
 
     async def set_margin_mode(self, symbol: str, mode: MarginMode, leverage: Decimal) -> None:
         """Set margin mode (some exchanges need the leverage with it); tolerate 'not modified'."""
+        ...
+
+    async def transfer(self, request: TransferRequest) -> TransferStatus:
+        """Move coins between the spot and the contract (margin) wallet of this account.
+
+        Raises OutcomeUnknownError when the transfer may have taken effect (timeout, lost
+        response): look it up with ``fetch_transfer`` before sending it again.
+        """
+        ...
+
+    async def fetch_transfer(self, transfer_id: str, coin: str) -> TransferStatus | None:
+        """A transfer by its id (recent history); None when the exchange has no such transfer."""
+        ...
+
+    async def create_spot_order(self, request: OrderRequest) -> OrderStatus:
+        """A spot market order on ``request.symbol`` (e.g. ``SOL/USDT``); ``contracts`` is the
+        amount in base coins. Raises OutcomeUnknownError when the send may have taken effect."""
+        ...
+
+    async def fetch_spot_order(self, symbol: str, client_order_id: str) -> OrderStatus | None:
+        """A spot order by client id (open, then history); None if unknown."""
         ...
 
     async def fetch_key_info(self) -> KeyInfo | None:

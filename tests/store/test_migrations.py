@@ -38,6 +38,7 @@ APP_TABLES = {
     "beta_estimates",
     "position_risk",
     "controls",
+    "collateral_actions",
 }
 
 
@@ -64,7 +65,7 @@ async def _state(url: str) -> tuple[str | None, set[str]]:
 def test_migrations_dir_is_the_repo_one() -> None:
     assert MIGRATIONS_DIR == REPO_ROOT / "migrations"
     assert (MIGRATIONS_DIR / "env.py").is_file()
-    assert head_revision() == "0003"
+    assert head_revision() == "0004"
 
 
 async def test_fresh_database_has_no_revision(db_url: str) -> None:
@@ -162,5 +163,5 @@ def test_alembic_command_line(db_url: str) -> None:
     output = done.stdout + done.stderr
     assert done.returncode == 0, output
     assert "No new upgrade operations detected" in output
-    assert "0003 (head)" in output
+    assert "0004 (head)" in output
     assert "Running downgrade 0001 -> , initial schema" in output

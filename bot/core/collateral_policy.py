@@ -1,0 +1,463 @@
+"""Collateral that follows the hedge: transfers and conversions that keep shorts carried. Pure.
+
+Each coin-margined wallet is kept inside a band of liquidation distances (``bot.core.margin``):
+
+- **Top-up** (``fund_from: spot``): when the wallet cannot carry its coin's targets at the
+  minimum distance, move the coin from the spot wallet to the contract wallet so that it carries
+  them at the (larger) target distance. Hysteresis: nothing moves again until the band's edge is
+  crossed.
+- **Release**: when the wallet holds more than the targets need at the release distance, move
+  the surplus back to spot, down to the target distance.
+- **Conversion** (``convert: true``, proxy hedges only): when spot holds too little of the
+  margin coin B, sell part of the proxy-hedged asset A's spot for B (``A/USDT`` sell, ``B/USDT``
+  buy, two spot market orders) and move it to margin. The sold A leaves A's exposure, so A's
+  target shrinks by ``h_A`` USD per USD sold (its hedge per USD of exposure) in the same arithmetic.
+
+A margin coin held USD-neutral (it has no rule of its own) is hedged in full, so every coin
+moved in adds its own value to the short it must carry; the solver accounts for it.
+
+Both constraints of ``bot.core.margin`` (liquidation buffer and initial margin) are linear in
+the amount moved, so the smallest amount that satisfies both is found in closed form
+(``_units_needed``). Daily caps (USD and coins per rolling 24 h) bound every move; what they
+stop is left to the planner, which then sizes the hedge to what the wallet carries.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from decimal import ROUND_DOWN, Decimal
+
+from bot.core.ids import client_order_id
+from bot.core.margin import CoinWallet, MarginTerms, buffer_per_usd, coin_wallets
+from bot.core.types import (
+    ZERO,
+    CollateralAction,
+    CollateralUsage,
+    Exposure,
+    HedgeTarget,
+    MarginWallet,
+    Snapshot,
+)
+
+ONE = Decimal(1)
+COIN_QUANTUM = Decimal("1e-8")  # spot and transfer amounts: 8 decimals, rounded down
+QUOTE = "USDT"
+_NAMESPACE = uuid.UUID("6f1c7f0e-3f7d-4b8e-9d55-2c1f3f0b7a11")
+
+
+@dataclass(frozen=True, slots=True)
+class CollateralSettings:
+    """The ``collateral:`` config section as the policy needs it (money in USD, coins in coin)."""
+
+    terms: MarginTerms  # min_distance: the band's lower edge
+    target_distance: Decimal  # top-ups and releases aim here
+    release_distance: Decimal  # above this, surplus goes back to spot
+    fund_from_spot: bool = False
+    convert: bool = False
+    max_transfer_usd: Decimal = Decimal(100_000)  # per rolling 24 h, both directions
+    max_transfer_coins: Mapping[str, Decimal] = field(default_factory=dict)
+    max_convert_usd: Decimal = Decimal(50_000)  # per rolling 24 h
+
+
+@dataclass(frozen=True, slots=True)
+class CollateralPlan:
+    """Actions in the order they must run (spot legs, then transfers), and why."""
+
+    actions: tuple[CollateralAction, ...] = ()
+    notes: tuple[str, ...] = ()
+
+
+def transfer_id(plan_key: str, coin: str, destination: str) -> str:
+    """Deterministic UUID of the tick's transfer of ``coin`` (the exchange's idempotency key)."""
+    return str(uuid.uuid5(_NAMESPACE, f"{plan_key}|transfer|{coin}|{destination}"))
+
+
+def plan_collateral(
+    snapshot: Snapshot,
+    targets: Sequence[HedgeTarget],
+    exposures: Mapping[str, Exposure],
+    settings: CollateralSettings,
+    usage: CollateralUsage,
+    plan_key: str,
+    neutral_coins: frozenset[str] = frozenset(),
+) -> CollateralPlan:
+    """Transfers and conversions for this tick (module docstring). ``neutral_coins``: margin
+    coins held USD-neutral (no rule of their own). Nothing moves unless the settings opt in."""
+    if not settings.fund_from_spot:
+        return CollateralPlan()
+    wallets = coin_wallets(snapshot, settings.terms.leverage)
+    wanted = _targets_by_coin(snapshot, targets)
+    actions: list[CollateralAction] = []
+    notes: list[str] = []
+    budget = _Budget(settings, usage)
+    for coin, (target_usd, proxies) in sorted(wanted.items()):
+        price = snapshot.prices.get(coin)
+        if price is None or price <= 0 or target_usd <= 0:
+            continue
+        wallet = wallets.get(coin) or CoinWallet(coin, price, ZERO, ZERO, ZERO, None, ZERO)
+        neutral = coin in neutral_coins
+        base = _State(target_usd, wallet.equity, wallet.available)
+        at_min, at_target, at_release = (
+            replace(settings.terms, min_distance=d)
+            for d in (
+                settings.terms.min_distance,
+                settings.target_distance,
+                settings.release_distance,
+            )
+        )
+        if _units_needed(base, _transfer_delta(price, neutral), wallet, at_min) > 0:
+            moved = _top_up(coin, base, wallet, at_target, snapshot, budget, neutral, plan_key)
+            actions.extend(moved.actions)
+            notes.extend(moved.notes)
+            short = _units_needed(moved.state, _transfer_delta(price, neutral), wallet, at_min)
+            if short > 0 and settings.convert:
+                converted = _convert(
+                    coin,
+                    moved.state,
+                    wallet,
+                    at_target,
+                    proxies,
+                    exposures,
+                    snapshot,
+                    budget,
+                    neutral,
+                    plan_key,
+                )
+                actions.extend(converted.actions)
+                notes.extend(converted.notes)
+        elif _surplus(base, wallet, at_release) > 0:
+            released = _release(coin, base, wallet, at_target, budget, neutral, plan_key)
+            actions.extend(released.actions)
+            notes.extend(released.notes)
+    return CollateralPlan(_ordered(actions), tuple(notes))
+
+
+def apply_collateral(snapshot: Snapshot, actions: Sequence[CollateralAction]) -> Snapshot:
+    """The snapshot as it will be once ``actions`` are done (spot fees already in the amounts:
+    a spot buy's ``amount`` is what is bought, its transfer moves what is received)."""
+    if not actions:
+        return snapshot
+    spot = dict(snapshot.spot)
+    margin = dict(snapshot.margin)
+    for action in actions:
+        if action.kind == "transfer":
+            sign = ONE if action.destination == "margin" else -ONE
+            spot[action.coin] = spot.get(action.coin, ZERO) - sign * action.amount
+            wallet = margin.get(action.coin) or MarginWallet(action.coin, ZERO)
+            margin[action.coin] = replace(wallet, balance=wallet.balance + sign * action.amount)
+        elif action.kind == "spot_sell":
+            spot[action.coin] = spot.get(action.coin, ZERO) - action.amount
+        else:  # spot_buy: the coin arrives (its fee is charged in it: see _convert)
+            spot[action.coin] = spot.get(action.coin, ZERO) + action.amount
+    return replace(snapshot, spot=spot, margin=margin)
+
+
+# -- the arithmetic ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _State:
+    """A coin's wallet as the plan sees it: target short (USD), equity and available (coin)."""
+
+    target_usd: Decimal
+    equity: Decimal
+    available: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class _Delta:
+    """What one unit of an action changes: target short (USD), equity and available (coin)."""
+
+    target_usd: Decimal
+    equity: Decimal
+    available: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class _Moves:
+    state: _State
+    actions: tuple[CollateralAction, ...] = ()
+    notes: tuple[str, ...] = ()
+
+
+def _transfer_delta(price: Decimal, neutral: bool) -> _Delta:
+    """Per coin moved into margin: +1 coin equity and available; a neutral coin adds its value
+    to the short it must carry."""
+    return _Delta(price if neutral else ZERO, ONE, ONE)
+
+
+def _constraints(
+    state: _State, wallet: CoinWallet, terms: MarginTerms
+) -> list[tuple[Decimal, Decimal, bool]]:
+    """``(coin per USD of target, coin held, on equity?)``: each needs
+    target × per_usd <= held. Initial margin: (T − short held)·(1/(P·L) + f/P) against the
+    available balance; buffer (cross): T·(k + f/P) against the equity."""
+    price = wallet.price
+    fee = terms.fee_rate / price
+    im = ONE / (price * terms.leverage) + fee
+    rows = [(im, state.available + wallet.short_face * im, False)]
+    if terms.margin_mode == "cross":
+        k = buffer_per_usd(wallet, terms, terms.min_distance) + fee
+        rows.append((k, state.equity, True))
+    return rows
+
+
+def _units_needed(state: _State, delta: _Delta, wallet: CoinWallet, terms: MarginTerms) -> Decimal:
+    """Fewest units of ``delta`` (>= 0) after which ``state`` carries its target under
+    ``terms``; ``Decimal('Infinity')`` when more units never help."""
+    needed = ZERO
+    for per_usd, held, on_equity in _constraints(state, wallet, terms):
+        short = state.target_usd * per_usd - held
+        if short <= 0:
+            continue
+        gain = (delta.equity if on_equity else delta.available) - delta.target_usd * per_usd
+        if gain <= 0:
+            return Decimal("Infinity")
+        needed = max(needed, short / gain)
+    return needed
+
+
+def _surplus(state: _State, wallet: CoinWallet, terms: MarginTerms) -> Decimal:
+    """Coin of equity above what the target needs at ``terms`` (buffer only; > 0: surplus)."""
+    if state.target_usd <= 0 or terms.margin_mode != "cross":
+        return ZERO
+    k = buffer_per_usd(wallet, terms, terms.min_distance) + terms.fee_rate / wallet.price
+    return state.equity - state.target_usd * k
+
+
+class _Budget:
+    """What the daily caps still allow, spent as actions are planned."""
+
+    def __init__(self, settings: CollateralSettings, usage: CollateralUsage) -> None:
+        self.transfer_usd = settings.max_transfer_usd - usage.transferred_usd
+        self.coins = {
+            coin: cap - usage.transferred_coins.get(coin, ZERO)
+            for coin, cap in settings.max_transfer_coins.items()
+        }
+        self.convert_usd = settings.max_convert_usd - usage.converted_usd
+
+    def transferable(self, coin: str, price: Decimal) -> Decimal:
+        """Coins the caps still let move."""
+        room = max(self.transfer_usd, ZERO) / price
+        if coin in self.coins:
+            room = min(room, max(self.coins[coin], ZERO))
+        return room
+
+    def spend_transfer(self, coin: str, amount: Decimal, price: Decimal) -> None:
+        self.transfer_usd -= amount * price
+        if coin in self.coins:
+            self.coins[coin] -= amount
+
+
+def _coins(amount: Decimal) -> Decimal:
+    return amount.quantize(COIN_QUANTUM, rounding=ROUND_DOWN) if amount > 0 else ZERO
+
+
+def _top_up(
+    coin: str,
+    state: _State,
+    wallet: CoinWallet,
+    terms: MarginTerms,
+    snapshot: Snapshot,
+    budget: _Budget,
+    neutral: bool,
+    plan_key: str,
+) -> _Moves:
+    price = wallet.price
+    delta = _transfer_delta(price, neutral)
+    need = _units_needed(state, delta, wallet, terms)
+    spot = snapshot.spot.get(coin, ZERO)
+    amount = _coins(min(need, spot, budget.transferable(coin, price)))
+    if amount <= 0:
+        why = "no spot" if spot <= 0 else "daily transfer cap reached"
+        return _Moves(state, notes=(f"{coin}: margin needs {need:.8f} {coin}, {why}",))
+    budget.spend_transfer(coin, amount, price)
+    reason = (
+        f"top-up: {coin} margin cannot carry {state.target_usd:.2f} USD at the minimum "
+        f"liquidation distance; {amount} {coin} spot -> margin (aim {terms.min_distance})"
+    )
+    action = CollateralAction(
+        action_id=transfer_id(plan_key, coin, "margin"),
+        kind="transfer",
+        coin=coin,
+        amount=amount,
+        usd_value=amount * price,
+        source="spot",
+        destination="margin",
+        reason=reason,
+    )
+    return _Moves(_after(state, delta, amount), (action,), (reason,))
+
+
+def _release(
+    coin: str,
+    state: _State,
+    wallet: CoinWallet,
+    terms: MarginTerms,
+    budget: _Budget,
+    neutral: bool,
+    plan_key: str,
+) -> _Moves:
+    price = wallet.price
+    surplus = _surplus(state, wallet, terms)
+    # every coin taken out also lowers a neutral coin's own hedge, which frees k·P more
+    k = buffer_per_usd(wallet, terms, terms.min_distance) + terms.fee_rate / price
+    freed = ONE - (price * k if neutral else ZERO)
+    if freed <= 0:
+        return _Moves(state)
+    amount = surplus / freed
+    # never more than the exchange lets leave: available after the target's initial margin
+    im = ONE / (price * terms.leverage) + terms.fee_rate / price
+    room = state.available - max(state.target_usd - wallet.short_face, ZERO) * im
+    amount = _coins(min(amount, room, budget.transferable(coin, price)))
+    if amount <= 0:
+        return _Moves(state)
+    budget.spend_transfer(coin, amount, price)
+    reason = (
+        f"release: {coin} margin holds more than {state.target_usd:.2f} USD of short needs; "
+        f"{amount} {coin} margin -> spot (down to distance {terms.min_distance})"
+    )
+    action = CollateralAction(
+        action_id=transfer_id(plan_key, coin, "spot"),
+        kind="transfer",
+        coin=coin,
+        amount=amount,
+        usd_value=amount * price,
+        source="margin",
+        destination="spot",
+        reason=reason,
+    )
+    return _Moves(_after(state, _transfer_delta(price, neutral), -amount), (action,), (reason,))
+
+
+def _convert(
+    coin: str,
+    state: _State,
+    wallet: CoinWallet,
+    terms: MarginTerms,
+    proxies: Mapping[str, Decimal],
+    exposures: Mapping[str, Exposure],
+    snapshot: Snapshot,
+    budget: _Budget,
+    neutral: bool,
+    plan_key: str,
+) -> _Moves:
+    """Sell proxy assets' spot for ``coin`` (largest hedge first) until the wallet carries."""
+    price = wallet.price
+    kept = (ONE - terms.fee_rate) ** 2  # two spot fees: A -> USDT -> coin
+    actions: list[CollateralAction] = []
+    notes: list[str] = []
+    for asset, hedge_usd in sorted(proxies.items(), key=lambda kv: (-kv[1], kv[0])):
+        exposure = exposures.get(asset)
+        asset_price = snapshot.prices.get(asset)
+        held = snapshot.spot.get(asset, ZERO)
+        if exposure is None or asset_price is None or held <= 0 or exposure.exposure_usd <= 0:
+            continue
+        per_usd = hedge_usd / exposure.exposure_usd  # A's hedge per USD of A's exposure
+        delta = _Delta(
+            (kept if neutral else ZERO) - per_usd, kept / price, kept / price
+        )  # per USD of A sold
+        need = _units_needed(state, delta, wallet, terms)
+        room_usd = min(
+            budget.convert_usd,
+            held * asset_price,
+            budget.transferable(coin, price) * price / kept,
+        )
+        sold_usd = min(need, max(room_usd, ZERO))
+        sell = _coins(sold_usd / asset_price)
+        if sell <= 0:
+            if need > 0:
+                notes.append(f"{coin}: no conversion from {asset}: daily caps or no spot")
+            continue
+        sold_usd = sell * asset_price
+        buy = _coins(sold_usd * (ONE - terms.fee_rate) / price)
+        received = _coins(buy * (ONE - terms.fee_rate))
+        budget.convert_usd -= sold_usd
+        budget.spend_transfer(coin, received, price)
+        reason = (
+            f"conversion: sell {sell} {asset} ({sold_usd:.2f} USD) for {buy} {coin} to margin "
+            f"the {asset} hedge; {asset}'s target shrinks by {per_usd * sold_usd:.2f} USD"
+        )
+        notes.append(reason)
+        sell_symbol, buy_symbol = f"{asset}/{QUOTE}", f"{coin}/{QUOTE}"
+        actions += [
+            CollateralAction(
+                client_order_id(plan_key, sell_symbol, "sell", 0),
+                "spot_sell",
+                asset,
+                sell,
+                sold_usd,
+                symbol=sell_symbol,
+                side="sell",
+                reason=reason,
+            ),
+            CollateralAction(
+                client_order_id(plan_key, buy_symbol, "buy", 0),
+                "spot_buy",
+                coin,
+                received,
+                received * price,
+                symbol=buy_symbol,
+                side="buy",
+                reason=reason,
+            ),
+            CollateralAction(
+                transfer_id(plan_key, coin, "margin"),
+                "transfer",
+                coin,
+                received,
+                received * price,
+                source="spot",
+                destination="margin",
+                reason=reason,
+            ),
+        ]
+        state = _after(state, delta, sold_usd)
+        if _units_needed(state, delta, wallet, terms) <= 0:
+            break
+    return _Moves(state, tuple(actions), tuple(notes))
+
+
+def _after(state: _State, delta: _Delta, units: Decimal) -> _State:
+    return _State(
+        state.target_usd + delta.target_usd * units,
+        state.equity + delta.equity * units,
+        state.available + delta.available * units,
+    )
+
+
+def _targets_by_coin(
+    snapshot: Snapshot, targets: Sequence[HedgeTarget]
+) -> dict[str, tuple[Decimal, dict[str, Decimal]]]:
+    """Per margin coin: the USD short wanted on its inverse instruments, and the part of it
+    each proxy asset (an asset other than the coin) wants."""
+    result: dict[str, tuple[Decimal, dict[str, Decimal]]] = {}
+    for target in targets:
+        market = snapshot.markets.get(target.instrument)
+        if market is None or not market.is_inverse or target.target_short_usd <= 0:
+            continue
+        total, proxies = result.get(market.settle, (ZERO, {}))
+        if target.asset != market.settle:
+            proxies[target.asset] = proxies.get(target.asset, ZERO) + target.target_short_usd
+        result[market.settle] = (total + target.target_short_usd, proxies)
+    return result
+
+
+def _ordered(actions: list[CollateralAction]) -> tuple[CollateralAction, ...]:
+    """Spot legs first (sells, then buys), then transfers; one transfer per coin and way."""
+    rank = {"spot_sell": 0, "spot_buy": 1, "transfer": 2}
+    merged: dict[str, CollateralAction] = {}
+    for action in actions:
+        if action.kind == "transfer" and action.action_id in merged:
+            first = merged[action.action_id]
+            merged[action.action_id] = replace(
+                first,
+                amount=first.amount + action.amount,
+                usd_value=first.usd_value + action.usd_value,
+                reason=f"{first.reason}; {action.reason}",
+            )
+        else:
+            merged[action.action_id] = action
+    return tuple(sorted(merged.values(), key=lambda a: rank[a.kind]))
