@@ -12,6 +12,7 @@ import structlog
 from bot.config.models import Config
 from bot.config.secrets import resolve_credentials
 from bot.core.planner import PlannerSettings
+from bot.daemon.collateral import collateral_settings
 from bot.daemon.decide import Decision, decide
 from bot.daemon.estimates import EstimateCache
 from bot.daemon.ownership import account_lock
@@ -224,6 +225,7 @@ async def plan_once(config: Config, environ: Mapping[str, str]) -> Decision:
         await estimates.refresh(rules, snapshot.taken_at)
         settings = PlannerSettings.from_config(config.hedge, config.limits)
         plan_key = f"plan:{datetime.now(UTC).isoformat()}"
+        margin, policy = collateral_settings(config)
         return decide(
             snapshot,
             rules,
@@ -231,6 +233,8 @@ async def plan_once(config: Config, environ: Mapping[str, str]) -> Decision:
             plan_key,
             betas=estimates.betas,
             realized_vol=estimates.vols,
+            margin=margin,
+            collateral=policy,
         )
     finally:
         await port.close()

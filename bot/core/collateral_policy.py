@@ -134,9 +134,12 @@ def plan_collateral(
     return CollateralPlan(_ordered(actions), tuple(notes))
 
 
-def apply_collateral(snapshot: Snapshot, actions: Sequence[CollateralAction]) -> Snapshot:
-    """The snapshot as it will be once ``actions`` are done (spot fees already in the amounts:
-    a spot buy's ``amount`` is what is bought, its transfer moves what is received)."""
+def apply_collateral(
+    snapshot: Snapshot, actions: Sequence[CollateralAction], spot_fee_rate: Decimal = ZERO
+) -> Snapshot:
+    """The snapshot as it will be once ``actions`` are done. A spot buy's ``amount`` is what is
+    bought; its fee (``spot_fee_rate``) is charged in the coin bought, so the spot wallet gets
+    ``amount × (1 − fee)`` (what the transfer after it moves)."""
     if not actions:
         return snapshot
     spot = dict(snapshot.spot)
@@ -149,8 +152,8 @@ def apply_collateral(snapshot: Snapshot, actions: Sequence[CollateralAction]) ->
             margin[action.coin] = replace(wallet, balance=wallet.balance + sign * action.amount)
         elif action.kind == "spot_sell":
             spot[action.coin] = spot.get(action.coin, ZERO) - action.amount
-        else:  # spot_buy: the coin arrives (its fee is charged in it: see _convert)
-            spot[action.coin] = spot.get(action.coin, ZERO) + action.amount
+        else:  # spot_buy: the coin arrives, less the fee charged in it
+            spot[action.coin] = spot.get(action.coin, ZERO) + action.amount * (ONE - spot_fee_rate)
     return replace(snapshot, spot=spot, margin=margin)
 
 
@@ -397,8 +400,8 @@ def _convert(
                 client_order_id(plan_key, buy_symbol, "buy", 0),
                 "spot_buy",
                 coin,
-                received,
-                received * price,
+                buy,
+                buy * price,
                 symbol=buy_symbol,
                 side="buy",
                 reason=reason,

@@ -22,10 +22,11 @@ Linear contracts (settled in a stablecoin) are not sized here: their margin is n
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
-from bot.core.types import ZERO, MarginMode, Snapshot
+from bot.core.types import ZERO, MarginMode, MarginShortfall, Snapshot
 
 ONE = Decimal(1)
 
@@ -173,3 +174,59 @@ def coin_wallets(snapshot: Snapshot, leverage: Decimal) -> dict[str, CoinWallet]
             initial_margin=margins.get(coin, ZERO),
         )
     return wallets
+
+
+@dataclass(frozen=True, slots=True)
+class InstrumentMargin:
+    """The margin behind one inverse hedge instrument, for people and alerts.
+
+    Coin amounts are of ``coin`` (the instrument's settle coin, whose wallet backs every short
+    on the coin): ``required`` is the equity the coin's current shorts need at the minimum
+    liquidation distance (cross) or their initial margin (isolated). ``shortfall_usd`` and
+    ``coins_missing`` come from the plan: hedge the wallet cannot carry, and what it lacks.
+    """
+
+    instrument: str
+    coin: str
+    balance: Decimal
+    equity: Decimal
+    required: Decimal
+    short_usd: Decimal  # every inverse short on the coin, USD face
+    shortfall_usd: Decimal = ZERO
+    coins_missing: Decimal = ZERO
+
+
+def instrument_margins(
+    snapshot: Snapshot,
+    instruments: Sequence[str],
+    terms: MarginTerms,
+    shortfalls: Sequence[MarginShortfall] = (),
+) -> tuple[InstrumentMargin, ...]:
+    """An ``InstrumentMargin`` per inverse instrument of ``instruments`` with a priced coin."""
+    wallets = coin_wallets(snapshot, terms.leverage)
+    by_symbol = {s.instrument: s for s in shortfalls}
+    views: list[InstrumentMargin] = []
+    for symbol in instruments:
+        market = snapshot.markets.get(symbol)
+        if market is None or not market.is_inverse:
+            continue
+        wallet = wallets.get(market.settle)
+        if wallet is None:
+            price = snapshot.prices.get(market.settle)
+            if price is None or price <= 0:
+                continue
+            wallet = CoinWallet(market.settle, price, ZERO, ZERO, ZERO, None, ZERO)
+        shortfall = by_symbol.get(symbol)
+        views.append(
+            InstrumentMargin(
+                instrument=symbol,
+                coin=market.settle,
+                balance=wallet.balance,
+                equity=wallet.equity,
+                required=required_equity(wallet, terms, wallet.short_face),
+                short_usd=wallet.short_face,
+                shortfall_usd=shortfall.short_usd if shortfall else ZERO,
+                coins_missing=shortfall.coins_missing if shortfall else ZERO,
+            )
+        )
+    return tuple(views)

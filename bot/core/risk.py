@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -24,12 +24,15 @@ def screen_orders(
     blocked_symbols: frozenset[str] = frozenset(),
     slippage: dict[str, Decimal] | None = None,
     max_slippage: Decimal | None = None,
+    held_increases: Mapping[str, str] | None = None,
 ) -> Screened:
     """Hold orders that must not go out this tick.
 
     - kill switch engaged: nothing that adds exposure; reduce-only orders still go out;
     - a blocked symbol (an earlier order's outcome is unresolved): nothing on it;
-    - ``slippage[symbol]`` = |last/mark − 1| above ``max_slippage``: no market order there.
+    - ``slippage[symbol]`` = |last/mark − 1| above ``max_slippage``: no market order there;
+    - ``held_increases[symbol]``: the reason nothing may add exposure there (e.g. the margin the
+      plan counted on did not arrive); reduce-only orders still go out.
     """
     allowed: list[PlannedOrder] = []
     held: list[tuple[PlannedOrder, str]] = []
@@ -38,6 +41,8 @@ def screen_orders(
             held.append((order, "an earlier order on this symbol is unresolved"))
         elif kill_switch and not order.reduce_only:
             held.append((order, "kill switch engaged: no new exposure"))
+        elif held_increases and order.symbol in held_increases and not order.reduce_only:
+            held.append((order, held_increases[order.symbol]))
         elif (
             slippage is not None
             and max_slippage is not None

@@ -107,7 +107,7 @@ def decide(
             neutral_coins(rules, targets, snapshot),
         )
         if moves.actions:
-            view = apply_collateral(snapshot, moves.actions)
+            view = apply_collateral(snapshot, moves.actions, collateral.terms.fee_rate)
             exposure_by_asset, book, targets = evaluate(view)
     plan = plan_hedges(targets, view, settings, plan_key, margin=margin, owned=owned)
     events = (

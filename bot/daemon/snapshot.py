@@ -7,7 +7,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from bot.config.models import HoldingsConfig
-from bot.core.types import Market, Snapshot
+from bot.core.types import MarginWallet, Market, Snapshot
 from bot.exchange.port import ExchangePort
 from bot.exchange.spot_sources import SpotSource, read_spot_sources
 from strategies.base import HedgeRule, own_inverse_perp, rule_instruments
@@ -17,6 +17,15 @@ def price_symbol(coin: str, markets: Mapping[str, Market]) -> str:
     """Where a coin's USD price comes from: its own inverse perp's mark, else spot COIN/USDT."""
     own = own_inverse_perp(coin)
     return own if own in markets else f"{coin}/USDT"
+
+
+def collateral_instruments(
+    margin: Mapping[str, MarginWallet], markets: Mapping[str, Market]
+) -> list[str]:
+    """The own inverse perp of every coin held in a margin wallet: where a margin coin without
+    a rule of its own is held USD-neutral."""
+    symbols = (own_inverse_perp(coin) for coin, wallet in margin.items() if wallet.balance != 0)
+    return sorted(symbol for symbol in symbols if symbol in markets)
 
 
 def all_instruments(
@@ -39,6 +48,9 @@ async def read_snapshot(
     own = await port.fetch_spot_balances() if holdings.source == "exchange" else None
     spot = await read_spot_sources(own, spot_sources)  # bags held on other exchanges too
     margin = await port.fetch_margin_wallets()
+    # A margin coin's own perp carries its USD-neutral hedge: its position must be read too,
+    # or a short there would look flat and be sold again every tick.
+    instruments = sorted(set(instruments) | set(collateral_instruments(margin, markets)))
     positions = await port.fetch_positions(instruments)
     coins = sorted(
         {rule.asset for rule in rules}

@@ -9,8 +9,9 @@ Market: ``POST /admin/price {"coin","price"}``, ``/funding-rate {"coin","rate"}`
 Wallets: ``POST /admin/deposit`` and ``/withdraw {"coin","amount","wallet": spot|margin}``.
 Key: ``POST /admin/api-key {"read_only","ips","withdraw"}``.
 Faults: ``POST /admin/faults {kind, path, method, count, ...}`` (``bot.emulator.faults``),
-``GET``/``DELETE /admin/faults``. Logs: ``GET /admin/orders[?all=1]``, ``GET``/``DELETE
-/admin/requests``. Overview: ``GET /admin/state``.
+``GET``/``DELETE /admin/faults``. Logs: ``GET /admin/orders[?all=1]`` (derivatives),
+``GET /admin/spot-orders``, ``GET /admin/transfers`` (wallet transfers, with their ids),
+``GET``/``DELETE /admin/requests``. Overview: ``GET /admin/state``.
 """
 
 from __future__ import annotations
@@ -249,6 +250,50 @@ def orders(state: EmulatorState, body: Body, request: web.Request) -> dict[str, 
     return {"orders": rows}
 
 
+def spot_orders(state: EmulatorState, body: Body, request: web.Request) -> dict[str, Any]:
+    """Every spot order (filled or refused by the engine), oldest first; ``amount`` and
+    ``filled`` in base coin, ``value`` in quote coin, ``fee`` in ``feeCurrency``."""
+    rows = []
+    for record in state.engine.spot_order_history():
+        status = record.status
+        rows.append(
+            {
+                "orderLinkId": status.client_order_id,
+                "orderId": status.exchange_order_id,
+                "symbol": status.symbol,
+                "side": status.side,
+                "amount": fmt(status.contracts),
+                "filled": fmt(status.filled_contracts),
+                "price": fmt(status.average_price),
+                "value": fmt(record.value),
+                "fee": fmt(status.fee),
+                "feeCurrency": status.fee_currency,
+                "state": status.state.value,
+                "rejectReason": status.reject_reason,
+                "createdTime": ms(record.created_at),
+            }
+        )
+    return {"orders": rows}
+
+
+def transfers(state: EmulatorState, body: Body, request: web.Request) -> dict[str, Any]:
+    """Every transfer between the spot and margin wallets, oldest first."""
+    rows = [
+        {
+            "transferId": entry.reference,
+            "entryId": entry.entry_id,
+            "coin": entry.coin,
+            "amount": fmt(entry.amount),
+            "from": entry.source,
+            "to": entry.destination,
+            "time": ms(entry.timestamp),
+        }
+        for entry in state.engine.ledger()
+        if entry.kind == "transfer"
+    ]
+    return {"transfers": rows}
+
+
 def requests_log(state: EmulatorState, body: Body, request: web.Request) -> dict[str, Any]:
     return {"requests": [entry.to_json() for entry in state.requests]}
 
@@ -276,6 +321,8 @@ ADMIN_ROUTES: list[tuple[str, str, AdminHandler]] = [
     ("GET", "/admin/faults", list_faults),
     ("DELETE", "/admin/faults", clear_faults),
     ("GET", "/admin/orders", orders),
+    ("GET", "/admin/spot-orders", spot_orders),
+    ("GET", "/admin/transfers", transfers),
     ("GET", "/admin/requests", requests_log),
     ("DELETE", "/admin/requests", clear_requests),
 ]

@@ -25,7 +25,7 @@ import structlog
 from aiohttp import web
 
 from bot.config.models import SimConfig
-from bot.emulator import routes_account, routes_market, routes_order
+from bot.emulator import routes_account, routes_asset, routes_market, routes_order
 from bot.emulator.admin import add_admin_routes
 from bot.emulator.auth import check_request
 from bot.emulator.bybit_format import envelope
@@ -38,7 +38,12 @@ from bot.sim.errors import InvalidRequestError, ReplayExhaustedError, SimError
 
 log = structlog.get_logger(__name__)
 
-ROUTES: RouteTable = {**routes_market.ROUTES, **routes_account.ROUTES, **routes_order.ROUTES}
+ROUTES: RouteTable = {
+    **routes_market.ROUTES,
+    **routes_account.ROUTES,
+    **routes_order.ROUTES,
+    **routes_asset.ROUTES,
+}
 LOST_KINDS = frozenset({FaultKind.LOST_RESPONSE})
 MAX_BODY_BYTES = 1 << 20
 SHUTDOWN_TIMEOUT_S = 1.0

@@ -11,13 +11,15 @@ Kinds (``FaultKind``), and what a ccxt client sees:
 * ``maintenance``: HTTP 503 with an HTML maintenance page -> ``ExchangeNotAvailable``.
 * ``timeout``: sleeps ``delay_s`` without processing, then answers 10016 "Request timeout"
   (a client with a shorter timeout gets ``RequestTimeout``).
-* ``lost_response``: the request IS processed (an order is placed), then the response is lost:
-  the server sleeps ``delay_s`` (``RequestTimeout``) or, with ``drop``, closes the connection
-  (``ExchangeNotAvailable``). Default path ``/v5/order/create``.
+* ``lost_response``: the request IS processed (an order is placed, a transfer applied), then
+  the response is lost: the server sleeps ``delay_s`` (``RequestTimeout``) or, with ``drop``,
+  closes the connection (``ExchangeNotAvailable``). Default path ``/v5/order/create``; give
+  ``path`` ``/v5/asset/transfer/inter-transfer`` for a transfer.
 * ``reduce_only``: ``/v5/order/create`` answers 110017 without placing anything
-  (``InvalidOrder``).
+  (``InvalidOrder``). Derivatives orders only (a spot order leaves it pending).
 * ``partial_fill``: the next ``count`` orders fill at most ``fraction`` of their size per match;
-  the rest rests and fills at later matches (engine ``fill_fraction_hook``).
+  the rest rests and fills at later matches (engine ``fill_fraction_hook``). Derivatives
+  orders only: spot market orders fill whole.
 
 ``path`` is the exact request path or ``*`` (every venue path; the admin API is never faulted);
 ``method`` optionally restricts it (GET/POST).

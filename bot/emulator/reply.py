@@ -10,15 +10,20 @@ numbers and booleans as the client sent them).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from bot.core.types import Side
+
 Params = Mapping[str, Any]
 
 PARAMS_ERROR = 10001
 NOT_SUPPORTED_SYMBOLS = "Not supported symbols"
+WEEK_MS = 7 * 86_400_000
+LINK_ID = re.compile(r"[A-Za-z0-9_-]{1,36}")  # orderLinkId: at most 36 of A-Z a-z 0-9 _ -
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,3 +142,35 @@ def paginate(rows: list[Any], limit: int, cursor: str | None) -> tuple[list[Any]
         offset = int(cursor)
     end = offset + limit
     return rows[offset:end], str(end) if end < len(rows) else ""
+
+
+def req_side(params: Params) -> Side:
+    """``side``: Buy or Sell."""
+    text = req_str(params, "side")
+    if text == "Buy":
+        return "buy"
+    if text == "Sell":
+        return "sell"
+    raise params_error(f"side {text!r} (use Buy or Sell)")
+
+
+def opt_link_id(params: Params) -> str:
+    """``orderLinkId`` (``""`` when absent), checked against Bybit's charset and length."""
+    link = opt_str(params, "orderLinkId") or ""
+    if link and not LINK_ID.fullmatch(link):
+        raise params_error("orderLinkId: at most 36 characters of A-Z a-z 0-9 _ -")
+    return link
+
+
+def time_window(params: Params, now_ms: int) -> tuple[int, int]:
+    """[startTime, endTime] in ms: default the last 7 days; one bound alone spans 7 days from
+    it; both may span at most 7 days."""
+    start = opt_int(params, "startTime", 0)
+    end = opt_int(params, "endTime", 0)
+    if end is None:
+        return (now_ms - WEEK_MS, now_ms) if start is None else (start, start + WEEK_MS)
+    if start is None:
+        return end - WEEK_MS, end
+    if end < start or end - start > WEEK_MS:
+        raise params_error("startTime and endTime must span at most 7 days")
+    return start, end

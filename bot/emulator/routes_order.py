@@ -3,14 +3,15 @@
 Engine rejections map to Bybit retCodes (``REJECT_CODES``). As on Bybit, a PostOnly order that
 would take liquidity is ACCEPTED (retCode 0) and immediately cancelled
 (``rejectReason EC_PostOnlyWillTakeLiquidity``), and IOC/FOK limit remainders are cancelled.
+Spot orders (``category=spot`` on create and on the order lists) are ``bot.emulator.routes_spot``.
 """
 
 from __future__ import annotations
 
-import re
 from decimal import Decimal
 
-from bot.core.types import Market, OrderRequest, OrderState, Side
+from bot.core.types import Market, OrderRequest, OrderState
+from bot.emulator import routes_spot
 from bot.emulator.bybit_format import from_qty, ms, on_tick
 from bot.emulator.bybit_rows import (
     EXEC_KINDS,
@@ -28,22 +29,23 @@ from bot.emulator.reply import (
     Reply,
     opt_bool,
     opt_int,
+    opt_link_id,
     opt_str,
     paginate,
     params_error,
     req_category,
     req_decimal,
+    req_side,
     req_str,
+    time_window,
 )
 from bot.emulator.routes_market import CONTRACT_CATEGORIES, contract_market
 from bot.emulator.state import EmulatorState, Route, RouteTable
 from bot.sim.errors import NoSuchOrderError, OrderClosedError, RejectCode, RejectError
 from bot.sim.records import Execution, OrderRecord
 
-WEEK_MS = 7 * 86_400_000
 TIME_IN_FORCE = ("GTC", "IOC", "FOK", "PostOnly")
 OPEN_STATUSES = frozenset({"New", "PartiallyFilled", "Untriggered"})
-LINK_ID = re.compile(r"[A-Za-z0-9_-]{1,36}")
 REJECT_CODES: dict[RejectCode, tuple[int, str]] = {
     RejectCode.DUPLICATE_CLIENT_ID: (110072, "OrderLinkedID is duplicate"),
     RejectCode.REDUCE_ONLY: (110017, "Reduce-only rule not satisfied"),
@@ -61,14 +63,6 @@ def _reject(exc: RejectError) -> ApiError:
     return ApiError(code, f"{message} ({exc.message})")
 
 
-def _side(text: str) -> Side:
-    if text == "Buy":
-        return "buy"
-    if text == "Sell":
-        return "sell"
-    raise params_error(f"side {text!r} (use Buy or Sell)")
-
-
 def _limit_price(state: EmulatorState, params: Params, market: Market) -> Decimal:
     price = req_decimal(params, "price")
     if price <= 0 or not on_tick(price, state.tick(market.base)):
@@ -80,7 +74,7 @@ def _order_request(state: EmulatorState, params: Params) -> tuple[OrderRequest, 
     """Validate a create body into the engine's request and the emulator's extras."""
     category = req_category(params, CONTRACT_CATEGORIES)
     market = contract_market(state, category, req_str(params, "symbol"))
-    side = _side(req_str(params, "side"))
+    side = req_side(params)
     order_type = req_str(params, "orderType")
     if order_type not in ("Market", "Limit"):
         raise params_error(f"orderType {order_type!r} (use Market or Limit)")
@@ -90,9 +84,7 @@ def _order_request(state: EmulatorState, params: Params) -> tuple[OrderRequest, 
     tif = opt_str(params, "timeInForce") or ("IOC" if order_type == "Market" else "GTC")
     if tif not in TIME_IN_FORCE or (order_type == "Market" and tif == "PostOnly"):
         raise params_error(f"timeInForce {tif!r} is invalid for a {order_type} order")
-    link = opt_str(params, "orderLinkId") or ""
-    if link and not LINK_ID.fullmatch(link):
-        raise params_error("orderLinkId: at most 36 characters of A-Z a-z 0-9 _ -")
+    link = opt_link_id(params)
     position_idx = opt_int(params, "positionIdx", 0, 2) or 0
     if (position_idx != 0) != state.engine.hedge_mode:
         raise params_error("position idx not match position mode")
@@ -110,7 +102,9 @@ def _order_request(state: EmulatorState, params: Params) -> tuple[OrderRequest, 
 
 
 def create_order(state: EmulatorState, params: Params) -> Reply:
-    """Result ``{orderId, orderLinkId}`` only, as Bybit."""
+    """Result ``{orderId, orderLinkId}`` only, as Bybit. ``category=spot``: ``routes_spot``."""
+    if params.get("category") == "spot":
+        return routes_spot.create_spot_order(state, params)
     engine = state.engine
     request, meta = _order_request(state, params)
     if state.faults.take(frozenset({FaultKind.REDUCE_ONLY}), "POST", ORDER_CREATE):
@@ -171,22 +165,11 @@ def cancel_all(state: EmulatorState, params: Params) -> Reply:
     return Reply({"list": cancelled, "success": "1"})
 
 
-def _window(params: Params, now_ms: int) -> tuple[int, int]:
-    """[start, end] in ms: default the last 7 days; one bound alone spans 7 days from it."""
-    start = opt_int(params, "startTime", 0)
-    end = opt_int(params, "endTime", 0)
-    if end is None:
-        return (now_ms - WEEK_MS, now_ms) if start is None else (start, start + WEEK_MS)
-    if start is None:
-        return end - WEEK_MS, end
-    if end < start or end - start > WEEK_MS:
-        raise params_error("startTime and endTime must span at most 7 days")
-    return start, end
-
-
 def _orders(state: EmulatorState, params: Params, *, realtime: bool) -> Reply:
     engine = state.engine
     category = req_category(params, (*CONTRACT_CATEGORIES, "spot"))
+    if category == "spot":
+        return routes_spot.spot_orders(state, params, realtime=realtime)
     symbol = opt_str(params, "symbol")
     base = opt_str(params, "baseCoin")
     settle = opt_str(params, "settleCoin")
@@ -199,7 +182,7 @@ def _orders(state: EmulatorState, params: Params, *, realtime: bool) -> Reply:
     wanted_status = None if statuses is None else set(statuses.split(","))
     limit = opt_int(params, "limit", 1, 50) or 20
     open_only = realtime and not by_id and (opt_int(params, "openOnly", 0, 2) or 0) == 0
-    start, end = (0, 0) if realtime or by_id else _window(params, engine.now_ms)
+    start, end = (0, 0) if realtime or by_id else time_window(params, engine.now_ms)
     ids = state.symbols().ids
     markets = engine.markets()
     rows = []
@@ -250,7 +233,7 @@ def execution_list(state: EmulatorState, params: Params) -> Reply:
     exec_type = opt_str(params, "execType")
     limit = opt_int(params, "limit", 1, 100) or 50
     by_id = order_id is not None or link is not None
-    start, end = (0, 0) if by_id else _window(params, engine.now_ms)
+    start, end = (0, 0) if by_id else time_window(params, engine.now_ms)
     kind = None if exec_type is None else EXEC_KINDS.get(exec_type)
     ids = state.symbols().ids
     markets = engine.markets()

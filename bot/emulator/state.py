@@ -16,6 +16,7 @@ from bot.emulator.bybit_rows import OrderMeta
 from bot.emulator.clock import MarketClock
 from bot.emulator.faults import FaultBook
 from bot.emulator.reply import Params, Reply
+from bot.emulator.spot_rows import SpotMeta
 from bot.sim.engine import SimExchange
 from bot.sim.errors import SimError
 from bot.sim.params import STABLECOINS
@@ -100,6 +101,7 @@ class EmulatorState:
         self.faults = faults
         self.key_info = key_info or ApiKeyInfo()
         self.order_meta: dict[str, OrderMeta] = {}
+        self.spot_meta: dict[str, SpotMeta] = {}  # spot order id -> qty and unit as sent
         self.requests: deque[RequestLogEntry] = deque(maxlen=log_size)
         self.launch_ms = engine.now_ms
         self._ticks: dict[str, Decimal] = {}

@@ -218,10 +218,26 @@ class CcxtOrders(ABC):
     ) -> OrderStatus | None:
         markets = await self.load_markets()
         market = markets[symbol]
+        row = await self._find_order_row(symbol, client_order_id)
+        if row is not None:
+            return self._order(row, market)
+        if self.profile.client_id_lookup != "bybit_order_link_id":
+            return None
+        params = {self.profile.client_id_query_param: client_order_id}
+        trades = await self._call(
+            "fetch_my_trades",
+            lambda: self.client.fetch_my_trades(symbol, None, None, dict(params)),
+        )
+        fills = [self._fill(t, market) for t in trades]
+        return status_from_fills(client_order_id, symbol, fills)
+
+    async def _find_order_row(self, symbol: str, client_order_id: str) -> Mapping[str, Any] | None:
+        """The raw ccxt order carrying our client id on ``symbol`` (a derivatives or a spot
+        symbol), per the profile's lookup: open orders, then history; None if not listed."""
+        query = {
+            self.profile.client_id_query_param: self.profile.exchange_client_id(client_order_id)
+        }
         if self.profile.client_id_lookup == "fetch_order_param":
-            query = {
-                self.profile.client_id_query_param: self.profile.exchange_client_id(client_order_id)
-            }
             try:
                 row = await self._call(
                     "fetch_order_by_client_id",
@@ -229,31 +245,24 @@ class CcxtOrders(ABC):
                 )
             except OrderNotFoundError:
                 return None
-            return self._order(row, market) if row else None
+            return row or None
         if self.profile.client_id_lookup == "bybit_order_link_id":
             params = {self.profile.client_id_query_param: client_order_id}
-            for fetch in (
-                self.client.fetch_open_orders,
-                self.client.fetch_canceled_and_closed_orders,
-            ):
+            fetches = (self.client.fetch_open_orders, self.client.fetch_canceled_and_closed_orders)
+            for fetch in fetches:
                 rows = await self._call(
                     "fetch_orders_by_client_id",
                     lambda f=fetch: f(symbol, None, None, dict(params)),  # type: ignore[misc]
                 )
                 for row in rows:
                     if self._is_mine(row, client_order_id):
-                        return self._order(row, market)
-            trades = await self._call(
-                "fetch_my_trades",
-                lambda: self.client.fetch_my_trades(symbol, None, None, dict(params)),
-            )
-            fills = [self._fill(t, market) for t in trades]
-            return status_from_fills(client_order_id, symbol, fills)
+                        return row  # type: ignore[no-any-return]
+            return None
         for fetch in (self.client.fetch_open_orders, self.client.fetch_closed_orders):
             rows = await self._call("scan_orders", lambda f=fetch: f(symbol))  # type: ignore[misc]
             for row in rows:
                 if self._is_mine(row, client_order_id):
-                    return self._order(row, market)
+                    return row  # type: ignore[no-any-return]
         return None
 
     async def fetch_open_orders(self, symbols: Sequence[str]) -> Sequence[OrderStatus]:

@@ -29,8 +29,8 @@ from bot.core.types import (
     Position,
     Ticker,
 )
+from bot.exchange.ccxt_collateral import CcxtCollateral
 from bot.exchange.ccxt_errors import retry_after_seconds, translate_ccxt_error
-from bot.exchange.ccxt_orders import CcxtOrders
 from bot.exchange.ccxt_parse import (
     dec,
     from_ms,
@@ -51,7 +51,7 @@ T = TypeVar("T")
 ZERO = Decimal(0)
 
 
-class CcxtPort(CcxtOrders):
+class CcxtPort(CcxtCollateral):
     """ExchangePort implementation for any ccxt exchange with a profile."""
 
     def __init__(

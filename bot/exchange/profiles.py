@@ -88,6 +88,15 @@ class ExchangeProfile:
     # ccxt implicit-API method that returns the key's permissions, and how to read it.
     key_info_method: str | None = None
     min_amount_is_contract_size: bool = False  # see ccxt_parse.parse_market
+    # Transfers: ccxt account names (options["accountsByType"]) of the spot and the contract
+    # wallet (None: refused); the param carrying our id (shaped by exchange_client_id); whether
+    # fetch_transfers(coin, {param: id}) finds it; codes meaning "id already used".
+    transfer_accounts: tuple[str, str] | None = None
+    transfer_id_param: str | None = None
+    transfer_lookup_by_id: bool = False
+    transfer_duplicate_codes: tuple[str, ...] = ()
+    # ccxt params making a spot market amount base coins on both sides (None: refused).
+    spot_order_params: dict[str, Any] | None = None
     quirks: tuple[str, ...] = ()
 
     @property
@@ -147,6 +156,13 @@ BYBIT = ExchangeProfile(
     funding_paid_positive=True,  # ccxt passes execFee through: positive when paid
     key_info_method="privateGetV5UserQueryApi",
     min_amount_is_contract_size=True,
+    # ccxt: spot -> SPOT, contract -> CONTRACT; query-inter-transfer-list filters by transferId.
+    transfer_accounts=("spot", "contract"),
+    transfer_id_param="transferId",
+    transfer_lookup_by_id=True,
+    transfer_duplicate_codes=("131214",),  # TransferId exist
+    # ccxt sends a classic market Buy's amount as quote-coin qty unless marketUnit is passed.
+    spot_order_params={"marketUnit": "baseCoin"},
     quirks=(
         "1 USD contracts; ccxt copies minOrderQty into contractSize and limits.amount.min",
         "unified account 2.0: spot coins are margin and count once, as collateral",
@@ -177,8 +193,10 @@ BINANCECOINM = ExchangeProfile(
     dated_futures=True,
     funding_interval_source="fundingInfo (ccxt funding rate 'interval')",
     funding_paid_positive=False,  # income: negative when paid
+    transfer_accounts=("spot", "inverse"),  # ccxt: MAIN, CMFUTURE; no client transfer id
     quirks=(
         "spot coins live in another ccxt id (binance): list it under holdings.sources",
+        "wallet transfers carry no client id: a lost transfer response needs a human",
         "demo trading is the dry-run venue; the futures testnet is deprecated",
     ),
 )
@@ -282,7 +300,15 @@ OKX = ExchangeProfile(
     has_overrides={"fetchCurrencies": False},
     funding_interval_source="funding-rate fundingTime/nextFundingTime",
     funding_paid_positive=False,  # bills balChg: positive when received
-    quirks=("account mode must allow derivatives (single- or multi-currency margin)",),
+    # ccxt: funding -> 6, trading -> 18; clientId: our UUID without hyphens (32 alphanumerics).
+    # ccxt's fetch_transfers reads bills, without clientId: no lookup. No spot orders: OKX
+    # trades spot in the trading account (margin), not in the funding wallet read as spot.
+    transfer_accounts=("funding", "trading"),
+    transfer_id_param="clientId",
+    quirks=(
+        "account mode must allow derivatives (single- or multi-currency margin)",
+        "wallet transfers cannot be looked up by id through ccxt: a lost response needs a human",
+    ),
 )
 
 DERIBIT = ExchangeProfile(

@@ -34,6 +34,8 @@ from bot.core.types import (
     OrderStatus,
     Position,
     Ticker,
+    TransferRequest,
+    TransferStatus,
 )
 from bot.exchange.errors import (
     ConfigurationMismatchError,
@@ -43,6 +45,7 @@ from bot.exchange.errors import (
 )
 from bot.sim import errors as sim
 from bot.sim.engine import SimExchange
+from bot.sim.records import LedgerEntry
 
 T = TypeVar("T")
 
@@ -154,12 +157,69 @@ class SimExchangePort:
             self.engine.set_margin_mode(symbol, mode)
             self.engine.set_leverage(symbol, leverage)
 
+    async def transfer(self, request: TransferRequest) -> TransferStatus:
+        """Applied at once. A transfer id already used moves nothing and answers the first
+        transfer's status when it is the same move (a resend), else PermanentExchangeError."""
+        with _translated():
+            try:
+                entry = self.engine.transfer(
+                    request.coin,
+                    request.amount,
+                    request.source,
+                    request.destination,
+                    transfer_id=request.transfer_id,
+                )
+            except sim.DuplicateIdError:
+                first = self.engine.transfer_by_id(request.transfer_id)
+                if first is None or (first.coin, first.source, first.destination) != (
+                    request.coin,
+                    request.source,
+                    request.destination,
+                ):
+                    raise
+                entry = first
+        return _transfer_status(entry)
+
+    async def fetch_transfer(self, transfer_id: str, coin: str) -> TransferStatus | None:
+        entry = self.engine.transfer_by_id(transfer_id)
+        if entry is None or entry.coin != coin:
+            return None
+        return _transfer_status(entry)
+
+    async def create_spot_order(self, request: OrderRequest) -> OrderStatus:
+        """A spot market order (``contracts`` = base coins) on e.g. ``SOL/USDT``; refusals are
+        OrderRejectedError with the engine's reject code."""
+        if request.order_type != "market" or request.reduce_only or request.post_only:
+            raise PermanentExchangeError("spot orders are plain market orders here")
+        return self._call(
+            lambda: self.engine.spot_order(
+                request.symbol, request.side, request.contracts, request.client_order_id
+            )
+        )
+
+    async def fetch_spot_order(self, symbol: str, client_order_id: str) -> OrderStatus | None:
+        return self.engine.spot_order_status(client_order_id, symbol)
+
     async def fetch_key_info(self) -> KeyInfo | None:
         """The in-process simulator has no API keys."""
         return None
 
     async def close(self) -> None:
         return None
+
+
+def _transfer_status(entry: LedgerEntry) -> TransferStatus:
+    if entry.source is None or entry.destination is None or entry.reference is None:
+        raise PermanentExchangeError(f"ledger entry {entry.entry_id} is not a transfer by id")
+    return TransferStatus(
+        transfer_id=entry.reference,
+        coin=entry.coin,
+        amount=entry.amount,
+        source=entry.source,
+        destination=entry.destination,
+        state="SUCCESS",
+        timestamp=entry.timestamp,
+    )
 
 
 def build_sim_port(cfg: SimConfig) -> SimExchangePort:

@@ -42,6 +42,7 @@ class Account:
         self.positions: dict[str, SimPosition] = {}
         self.executions: list[Execution] = []  # chronological: trades, funding, liquidations
         self.ledger: list[LedgerEntry] = []
+        self.transfers_by_id: dict[str, LedgerEntry] = {}
         self.maintenance_rate = maintenance_rate
         self.maintenance_basis: MaintenanceBasis = maintenance_basis
         self._exec_seq = 0
@@ -195,8 +196,10 @@ class Account:
         source: Wallet | None,
         destination: Wallet | None,
         ts_ms: int,
+        reference: str | None = None,
     ) -> LedgerEntry:
-        """Apply a deposit (no source), withdrawal (no destination) or transfer; no checks."""
+        """Apply a deposit (no source), withdrawal (no destination) or transfer; no checks.
+        ``reference``: a transfer's own id, indexed in ``transfers_by_id``."""
         if source is not None:
             self.wallet(source)[coin] = self.wallet(source).get(coin, ZERO) - amount
         if destination is not None:
@@ -210,6 +213,9 @@ class Account:
             timestamp=ms_to_datetime(ts_ms),
             source=source,
             destination=destination,
+            reference=reference,
         )
         self.ledger.append(entry)
+        if reference is not None:
+            self.transfers_by_id[reference] = entry
         return entry

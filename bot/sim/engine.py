@@ -20,7 +20,10 @@ Conventions (see also ``bot.sim.feed`` for the price at time t):
 * Margin check at placement: initial margin of the part that opens exposure (value/leverage at
   the current price, or the limit price for a resting limit) plus the fee on the whole order,
   minus the margin the closing part releases, must not exceed ``available_balance``. A resting
-  order keeps that amount reserved pro rata of its unfilled contracts.
+  order keeps that amount reserved pro rata of its unfilled contracts. An order that only
+  reduces (opposite side, no larger than the position; reduce-only or not) is never checked
+  and reserves nothing, as on real venues: it is accepted even with a negative available
+  balance. One that closes and flips is checked as above (for its opening part).
 * ``available_balance(coin)`` = wallet balance − initial margin of open positions (value at
   entry / leverage) − reservations of resting orders + unrealized loss of cross positions
   (unrealized profit is not spendable).
@@ -32,6 +35,9 @@ Conventions (see also ``bot.sim.feed`` for the price at time t):
   collateral = the position's initial margin, cross = the whole settle-wallet balance; fees
   ignored. When the price reaches it (checked at price updates) the position is closed at the
   liquidation price with the normal fee (execution kind ``liquidation``).
+* Wallets: ``transfer`` moves coins between spot and margin (with an optional transfer id,
+  unique for the account's life); ``spot_order`` trades BASE/stablecoin pairs at the current
+  price in the spot wallet (``bot.sim.spot``).
 * Dated futures: at expiry the position is closed at the current price (kind ``delivery``),
   resting orders are cancelled and the market becomes inactive.
 """
@@ -55,6 +61,7 @@ from bot.sim.feed import FixedPrices, PriceFeed, ReplayFeed
 from bot.sim.orders import OrderBook
 from bot.sim.params import STABLECOINS, SimParams, inverse_perpetual
 from bot.sim.records import datetime_to_ms, ms_to_datetime
+from bot.sim.spot import SpotBook, SpotMixin
 from bot.sim.trading import FillFractionHook, TradingMixin
 
 if TYPE_CHECKING:
@@ -66,7 +73,7 @@ __all__ = ["FillFractionHook", "SimExchange", "SimParams", "inverse_perpetual"]
 HOUR_MS = 3_600_000
 
 
-class SimExchange(TradingMixin):
+class SimExchange(TradingMixin, SpotMixin):
     """The simulated venue. Mutate it only through its methods; queries return core types.
 
     Public attributes: ``feed``, ``params``, ``hedge_mode`` (reported on every Position, for
@@ -93,6 +100,7 @@ class SimExchange(TradingMixin):
             params.maintenance_basis,
         )
         self._book = OrderBook()
+        self._spot = SpotBook()
         self._markets: dict[str, Market] = {}
         self._default_funding_rate = params.default_funding_rate
         self._funding_rates = {

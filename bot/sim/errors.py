@@ -59,6 +59,10 @@ class InsufficientFundsError(SimError):
     """A withdrawal, transfer or leverage change needs more than is available."""
 
 
+class DuplicateIdError(SimError):
+    """A transfer id that was already used: nothing was moved (the first transfer stands)."""
+
+
 class InvalidRequestError(SimError):
     """A malformed or impossible request (bad amount, clock moved backwards, ...)."""
 

@@ -25,6 +25,7 @@ from bot.core.types import (
 from bot.sim import margin
 from bot.sim.account import Account
 from bot.sim.errors import (
+    DuplicateIdError,
     FeedError,
     InsufficientFundsError,
     InvalidRequestError,
@@ -332,9 +333,24 @@ class QueryMixin:
         return self._account.move("withdrawal", coin, amount, wallet, None, self._now_ms)
 
     def transfer(
-        self, coin: str, amount: Decimal, source: Wallet = "spot", destination: Wallet = "margin"
+        self,
+        coin: str,
+        amount: Decimal,
+        source: Wallet = "spot",
+        destination: Wallet = "margin",
+        *,
+        transfer_id: str | None = None,
     ) -> LedgerEntry:
-        """Move coins between the spot and margin wallets (margin: up to the available balance)."""
+        """Move coins between the spot and margin wallets (margin: up to the available balance).
+
+        ``transfer_id`` (optional) is an idempotency key: an id already used raises
+        ``DuplicateIdError`` and moves nothing; ``transfer_by_id`` finds the transfer.
+        """
+        if transfer_id is not None:
+            if not transfer_id:
+                raise InvalidRequestError("a transfer id must not be empty")
+            if transfer_id in self._account.transfers_by_id:
+                raise DuplicateIdError(f"transfer id {transfer_id!r} is already used")
         _positive(amount)
         if source == destination:
             raise InvalidRequestError("source and destination are the same wallet")
@@ -342,7 +358,13 @@ class QueryMixin:
             raise InsufficientFundsError(
                 f"transfer {amount} {coin}: {self._free(coin, source)} free"
             )
-        return self._account.move("transfer", coin, amount, source, destination, self._now_ms)
+        return self._account.move(
+            "transfer", coin, amount, source, destination, self._now_ms, transfer_id
+        )
+
+    def transfer_by_id(self, transfer_id: str) -> LedgerEntry | None:
+        """The ledger entry of a transfer made with ``transfer_id``; None if there is none."""
+        return self._account.transfers_by_id.get(transfer_id)
 
 
 def _ts(execution: Execution) -> int:

@@ -193,3 +193,24 @@ class LedgerEntry:
     timestamp: datetime
     source: Wallet | None  # None for a deposit
     destination: Wallet | None  # None for a withdrawal
+    reference: str | None = None  # a transfer's client-chosen id (idempotency key), if any
+
+
+@dataclass(frozen=True, slots=True)
+class SpotOrderRecord:
+    """A spot market order on ``BASE/QUOTE`` (filled at once, or rejected).
+
+    ``status.contracts`` and ``status.filled_contracts`` are BASE coins; ``status.fee`` is in
+    ``status.fee_currency``, the currency received (BASE for a buy, QUOTE for a sell);
+    ``value`` is the QUOTE value of the fill (amount × price).
+    """
+
+    status: OrderStatus
+    base: str
+    quote: str
+    value: Decimal
+    created_ms: int
+
+    @property
+    def created_at(self) -> datetime:
+        return ms_to_datetime(self.created_ms)

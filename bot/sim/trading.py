@@ -77,10 +77,15 @@ class TradingMixin(QueryMixin):
         rejection = check_reduce_only(order, held)
         if rejection is not None:
             return rejection
-        limit = order.limit_price
-        ref = limit if limit is not None and not crosses(order, price) else price
         c = order.contracts
         closing = min(c, abs(held)) if held and (held > 0) != (order.side == "buy") else ZERO
+        if closing == c:
+            # Wholly reducing (reduce-only or not): venues accept it whatever the balance, even
+            # when the available balance is negative; it reserves nothing while it rests.
+            order.reserve_per_contract = ZERO
+            return None
+        limit = order.limit_price
+        ref = limit if limit is not None and not crosses(order, price) else price
         leverage = pos.leverage if pos else ONE
         required = margin.value(market, c - closing, ref) / leverage
         required += margin.value(market, c, ref) * self.params.fee_rate

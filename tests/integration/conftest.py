@@ -44,7 +44,9 @@ ENV = {"HEDGEBOT_API_KEY": KEY, "HEDGEBOT_API_SECRET": SECRET}
 SIM: dict[str, Any] = {
     "prices": {"BTC": "50000"},
     "contract_size_usd": {"BTC": "1"},  # Bybit's inverse perpetuals: 1 USD a contract
-    "balances": {"spot": {"BTC": "1"}, "margin": {"BTC": "0.5"}},
+    # 1.5 BTC hedged at 5x, backed by 1 BTC of margin: liquidation at 149,250 (+198 %), past the
+    # default 50 % distance (0.5 BTC of margin would carry only ~98 % of the hedge).
+    "balances": {"spot": {"BTC": "0.5"}, "margin": {"BTC": "1"}},
     "fee_rate": "0.00055",
     "funding_rate": {"BTC": "0.0001"},
     "funding_interval_hours": 8,
