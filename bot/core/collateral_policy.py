@@ -312,8 +312,11 @@ def _release(
         return _Moves(state)
     amount = surplus / freed
     # never more than the exchange lets leave: available after the target's initial margin
+    # (a neutral coin's target shrinks with every coin taken out)
     im = ONE / (price * terms.leverage) + terms.fee_rate / price
     room = state.available - max(state.target_usd - wallet.short_face, ZERO) * im
+    if neutral and room > 0:
+        room /= ONE - min(price * im, ONE - COIN_QUANTUM)
     amount = _coins(min(amount, room, budget.transferable(coin, price)))
     if amount <= 0:
         return _Moves(state)
@@ -377,6 +380,8 @@ def _convert(
         sold_usd = sell * asset_price
         buy = _coins(sold_usd * (ONE - terms.fee_rate) / price)
         received = _coins(buy * (ONE - terms.fee_rate))
+        if received <= 0:
+            continue  # too little to be worth a trade
         budget.convert_usd -= sold_usd
         budget.spend_transfer(coin, received, price)
         reason = (

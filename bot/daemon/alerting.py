@@ -90,8 +90,56 @@ def _symbol_of(outcome: TickOutcome, client_order_id: str) -> str:
     return ""
 
 
+ACTION_EVENTS = frozenset({"collateral_transfer", "collateral_conversion"})
+
+
+def collateral_alerts(outcome: TickOutcome, account: str, now: datetime) -> list[Alert]:
+    """One alert per collateral action the tick sent, with its outcome: every transfer and
+    conversion is announced, never folded into an earlier one."""
+    report = outcome.collateral
+    if report is None:
+        return []
+    outcomes = {
+        **dict.fromkeys(report.succeeded, "SUCCESS"),
+        **dict.fromkeys(report.failed, "FAILED"),
+        **dict.fromkeys(report.unknown, "UNKNOWN"),
+        **dict.fromkeys(report.skipped, "SKIPPED"),
+    }
+    alerts = []
+    for action in outcome.decision.collateral.actions:
+        state = outcomes.get(action.action_id, "DRY_RUN")
+        kind = "collateral_transfer" if action.kind == "transfer" else "collateral_conversion"
+        severity = "info" if state == "SUCCESS" and action.kind == "transfer" else "warning"
+        if state in ("FAILED", "UNKNOWN"):
+            severity = "critical" if state == "UNKNOWN" else "warning"
+        what = (
+            f"{action.amount} {action.coin} {action.source} -> {action.destination}"
+            if action.kind == "transfer"
+            else f"{action.side} {action.amount} {action.coin} on {action.symbol}"
+        )
+        alerts.append(
+            make_alert(
+                kind,
+                severity,
+                f"{what}: {state} ({action.reason})",
+                raised_at=now,
+                values={
+                    "action_id": action.action_id,
+                    "state": state,
+                    "amount": str(action.amount),
+                    "usd_value": str(action.usd_value),
+                },
+                account=account,
+                asset=action.coin,
+                instrument=action.symbol,
+            )
+        )
+    return alerts
+
+
 def rule_event_alerts(events: Sequence[RuleEvent], account: str, now: datetime) -> list[Alert]:
-    """Rule events worth telling a human (warnings and above) as alerts."""
+    """Rule events worth telling a human (warnings and above) as alerts; collateral actions
+    are announced by ``collateral_alerts`` instead, with their outcome."""
     return [
         make_alert(
             f"rule_{event.kind}",
@@ -104,7 +152,7 @@ def rule_event_alerts(events: Sequence[RuleEvent], account: str, now: datetime) 
             instrument=event.instrument,
         )
         for event in events
-        if event.severity in ("warning", "critical")
+        if event.severity in ("warning", "critical") and event.kind not in ACTION_EVENTS
     ]
 
 
@@ -138,7 +186,9 @@ class AlertBridge:
             # a rule event is announced once while it keeps recurring
             events = [e for e in outcome.decision.events if e.key not in self._event_keys]
             self._event_keys = {e.key for e in outcome.decision.events}
-            fresh = rule_event_alerts(events, hedger.account, outcome.decision.snapshot.taken_at)
+            taken_at = outcome.decision.snapshot.taken_at
+            fresh = rule_event_alerts(events, hedger.account, taken_at)
+            fresh += collateral_alerts(outcome, hedger.account, taken_at)
             if fresh:
                 await self.alerts.add(fresh)
             self.alerts.publish_state({"account": hedger.account, **state_summary(outcome)})

@@ -13,7 +13,17 @@ import pytest
 from tests.helpers import REPLAY_DIR, run_cli, write_config
 
 
-def sim_config(tmp_path: Path, *, coin: str, price: str, spot: str, ratio: str, size: str) -> Path:
+def sim_config(
+    tmp_path: Path,
+    *,
+    coin: str,
+    price: str,
+    spot: str,
+    ratio: str,
+    size: str,
+    margin: str = "0",
+    leverage: str = "1",
+) -> Path:
     return write_config(
         tmp_path,
         f"""
@@ -24,9 +34,12 @@ def sim_config(tmp_path: Path, *, coin: str, price: str, spot: str, ratio: str, 
             contract_size_usd: {{{coin}: {size}}}
             balances:
               spot: {{{coin}: {spot}}}
+              margin: {{{coin}: {margin}}}
         rules:
           - asset: {coin}
             ratio: {ratio}
+        hedge:
+          leverage: {leverage}
         database:
           url: sqlite+aiosqlite:///{tmp_path}/db.sqlite
         """,
@@ -34,7 +47,18 @@ def sim_config(tmp_path: Path, *, coin: str, price: str, spot: str, ratio: str, 
 
 
 def test_plan_json_direct_btc_hedge(tmp_path: Path) -> None:
-    config = sim_config(tmp_path, coin="BTC", price="50000", spot="5", ratio="1", size="100")
+    # 5 BTC @ 50,000: 3 in spot and 2 as margin, which carry the 2,500-contract short at 5x
+    # with liquidation more than 50 % away (1.70 BTC needed).
+    config = sim_config(
+        tmp_path,
+        coin="BTC",
+        price="50000",
+        spot="3",
+        margin="2",
+        leverage="5",
+        ratio="1",
+        size="100",
+    )
     result = run_cli("plan", "--config", str(config), "--json")
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
@@ -45,7 +69,8 @@ def test_plan_json_direct_btc_hedge(tmp_path: Path) -> None:
     assert Decimal(hedge["current_contracts"]) == 0
     (exposure,) = report["exposures"]
     assert Decimal(exposure["exposure_usd"]) == Decimal(250000)
-    assert Decimal(exposure["spot"]) == 5
+    assert Decimal(exposure["spot"]) == 3
+    assert Decimal(exposure["collateral"]) == 2
     orders = report["orders"]
     assert sum(Decimal(o["contracts"]) for o in orders) == Decimal(2500)
     assert {o["side"] for o in orders} == {"sell"}
