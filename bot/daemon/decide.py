@@ -113,7 +113,12 @@ def decide(
     events = (
         *book.events,
         *(_action_event(action) for action in moves.actions),
-        *(_shortfall_event(s, margin) for s in plan.shortfalls if margin is not None),
+        *(
+            _shortfall_event(s, margin)
+            for s in plan.shortfalls
+            # a gap within the hedge band is no news: the band would tolerate it anyway
+            if margin is not None and s.short_usd > settings.band * s.target_usd
+        ),
     )
     return Decision(
         snapshot=snapshot,
