@@ -5,10 +5,14 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
+from collections.abc import Callable
+from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich import box
 from rich.console import Console
 from rich.table import Table
 
@@ -44,41 +48,187 @@ def status_command(
         render(console, state)
 
 
+# Display only: the database and --json keep exact values.
+CENTS = Decimal("0.01")
+SATOSHI = Decimal("1e-8")
+
+
+def _usd(value: str | None) -> str:
+    return "-" if value is None else f"{Decimal(value).quantize(CENTS):,}"
+
+
+def _coin(value: str | None) -> str:
+    if value is None:
+        return "-"
+    return format(Decimal(value).quantize(SATOSHI).normalize(), "f")
+
+
+def _percent(value: str | None) -> str:
+    return "-" if value is None else f"{Decimal(value) * 100:.2f}%"
+
+
+def _fixed(value: str | None, places: int = 4) -> str:
+    return "-" if value is None else f"{Decimal(value):.{places}f}"
+
+
+def _time(value: str | None) -> str:
+    """An ISO instant as ``YYYY-MM-DD HH:MM`` in UTC."""
+    if value is None:
+        return "-"
+    return datetime.fromisoformat(value).astimezone(UTC).strftime("%Y-%m-%d %H:%M")
+
+
+def _liquidation(row: dict[str, Any]) -> str:
+    if row.get("liquidation_source") is None:
+        return "no short"
+    if row.get("liquidation_price") is None:
+        return "unreachable"
+    return _usd(row["liquidation_price"])
+
+
+def _missing(row: dict[str, Any]) -> str:
+    missing = row.get("coins_missing")
+    return "-" if missing is None else f"{_coin(missing)} {row['coin']}"
+
+
+Cell = Callable[[dict[str, Any]], str]
+# Column kinds. Identifiers are never wrapped nor cut; when a table is too wide for the console
+# (rare: very large numbers, long dated-future symbols), words and numbers fold onto more lines.
+TEXT = "text"  # an identifier
+WORD = "word"  # a state, a side: left-justified, may fold
+NUMBER = "number"  # right-justified, may fold
+
+
+def _field(name: str, show: Callable[[str | None], str] = str) -> Cell:
+    return lambda row: show(row.get(name))
+
+
+def _table(
+    console: Console,
+    title: str,
+    rows: list[dict[str, Any]],
+    columns: tuple[tuple[str, str, Cell], ...],
+) -> None:
+    """A compact table (two spaces between columns, no side borders: fits 80 columns for the
+    usual widths of these values, see ``TEXT``); an empty one prints ``title: none``."""
+    if not rows:
+        console.print(f"{title}: none", markup=False, highlight=False)
+        return
+    table = Table(
+        title=title,
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+        show_edge=False,
+        pad_edge=False,
+        collapse_padding=True,
+    )
+    for header, kind, _cell in columns:
+        table.add_column(
+            header,
+            justify="right" if kind == NUMBER else "left",
+            no_wrap=kind == TEXT,
+            overflow="fold",
+        )
+    for row in rows:
+        table.add_row(*(cell(row) for _h, _k, cell in columns))
+    console.print(table)
+
+
 def render(console: Console, state: dict[str, Any]) -> None:
+    """One account's state for people: numbers rounded (USD to cents, coins to 8 decimals,
+    ratios as percentages), identifiers whole."""
     last = state.get("last_tick")
     console.print(
-        f"[bold]{state['account']}[/bold]: last tick "
-        + ("never" if last is None else f"{last['started_at']} ({last['status']})")
+        f"{state['account']}: last tick "
+        + ("never" if last is None else f"{last['started_at']} ({last['status']})"),
+        markup=False,
+        highlight=False,
     )
-    assets = Table(title="Hedges")
-    columns = (
-        "asset",
-        "instrument",
-        "exposure_usd",
-        "target_short_usd",
-        "hedge_usd",
-        "drift",
-        "beta",
-        "rho",
-        "proxy",
-    )
-    for column in columns:
-        assets.add_column(column)
-    for row in state.get("assets", []):
-        assets.add_row(*(str(row.get(c)) for c in columns))
-    console.print(assets)
-    for title, key, cols in (
+    assets = state.get("assets", [])
+    _table(
+        console,
+        "Hedges (USD)",
+        assets,
         (
-            "Margin",
-            "margin",
-            ("symbol", "liquidation_price", "formula", "distance", "margin_ratio"),
+            ("asset", TEXT, _field("asset")),
+            ("instrument", TEXT, _field("instrument")),
+            ("exposure", NUMBER, _field("exposure_usd", _usd)),
+            ("target", NUMBER, _field("target_short_usd", _usd)),
+            ("hedge", NUMBER, _field("hedge_usd", _usd)),
+            ("drift", NUMBER, _field("drift", _percent)),
         ),
-        ("Last orders", "orders", ("client_order_id", "symbol", "side", "contracts", "state")),
-        ("Open alerts", "open_alerts", ("condition", "since", "asset", "instrument")),
-    ):
-        table = Table(title=title)
-        for column in cols:
-            table.add_column(column)
-        for row in state.get(key, []):
-            table.add_row(*(str(row.get(c)) for c in cols))
-        console.print(table)
+    )
+    _table(
+        console,
+        "Hedge ratios",
+        assets,
+        (
+            ("asset", TEXT, _field("asset")),
+            ("instrument", TEXT, _field("instrument")),
+            ("ratio", NUMBER, _field("ratio", _percent)),
+            ("β", NUMBER, _field("beta", _fixed)),
+            ("ρ", NUMBER, _field("rho", _fixed)),
+            ("proxy", WORD, lambda row: "yes" if row.get("proxy") else "no"),
+        ),
+    )
+    margin = state.get("margin", [])
+    _table(
+        console,
+        "Margin (coins of the settle coin)",
+        [row for row in margin if row.get("coin") is not None],
+        (
+            ("instrument", TEXT, _field("symbol")),
+            ("coin", TEXT, _field("coin")),
+            ("balance", NUMBER, _field("balance", _coin)),
+            ("equity", NUMBER, _field("equity", _coin)),
+            ("required", NUMBER, _field("required", _coin)),
+        ),
+    )
+    _table(
+        console,
+        "Liquidation and shortfall",
+        margin,
+        (
+            ("instrument", TEXT, _field("symbol")),
+            ("liquidation", NUMBER, _liquidation),
+            ("distance", NUMBER, _field("distance", _percent)),
+            ("shortfall USD", NUMBER, _field("shortfall_usd", _usd)),
+            ("missing", NUMBER, _missing),
+        ),
+    )
+    _table(
+        console,
+        "Collateral actions",
+        state.get("collateral_actions", []),
+        (
+            ("time (UTC)", TEXT, _field("created_at", _time)),
+            ("kind", TEXT, _field("kind")),
+            ("coin", TEXT, _field("coin")),
+            ("amount", NUMBER, _field("amount", _coin)),
+            ("USD", NUMBER, _field("usd_value", _usd)),
+            ("state", WORD, _field("state")),
+        ),
+    )
+    _table(
+        console,
+        "Last orders",
+        state.get("orders", []),
+        (
+            ("client_order_id", TEXT, _field("client_order_id")),
+            ("symbol", TEXT, _field("symbol")),
+            ("side", WORD, _field("side")),
+            ("contracts", NUMBER, _field("contracts")),
+            ("state", WORD, _field("state")),
+        ),
+    )
+    _table(
+        console,
+        "Open alerts",
+        state.get("open_alerts", []),
+        (
+            ("condition", TEXT, _field("condition")),
+            ("since (UTC)", TEXT, _field("since", _time)),
+            ("asset", TEXT, _field("asset")),
+            ("instrument", TEXT, _field("instrument")),
+        ),
+    )

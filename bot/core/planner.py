@@ -63,6 +63,9 @@ if TYPE_CHECKING:
 
 Oversize = Literal["split", "clamp"]
 UNOWNED = ""  # the owner of a short that no target explains
+# A gap this small (division noise of the capacity) is no shortfall: the fee reserved for each
+# increase (``MarginTerms.fee_rate``, above any venue's taker fee) leaves far more slack.
+SHORTFALL_NOISE_USD = Decimal("0.01")
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,7 +127,7 @@ def margin_caps(
             continue  # no price: the instruments cannot be valued and get no order anyway
         wanted = sum((max(totals[s], ZERO) for s in symbols), ZERO)
         capacity = carry_capacity(wallet, terms)
-        if wanted <= capacity or wanted <= 0:
+        if wanted - capacity < SHORTFALL_NOISE_USD or wanted <= 0:
             continue
         scale = capacity / wanted
         missing = coins_missing(wallet, terms, wanted)

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from bot.core.exposure import face_usd, short_contracts
 from bot.core.inverse import annualized_rate
+from bot.core.margin import InstrumentMargin
 from bot.core.sizing import contracts_for_usd
+from bot.core.types import CollateralAction
+from bot.daemon.collateral import ActionReport
 from bot.daemon.decide import Decision
+from strategies.risk import LiquidationCheck
 
 if TYPE_CHECKING:
     from bot.daemon.tick import TickOutcome
@@ -94,8 +99,96 @@ def decision_report(decision: Decision) -> dict[str, Any]:
     }
 
 
+def action_outcome(report: ActionReport | None, action_id: str) -> str:
+    """What became of one of the tick's collateral actions: SUCCESS, FAILED, UNKNOWN (looked up
+    next tick), NOT_SENT (an earlier step of its chain did not succeed) or DRY_RUN (the desk
+    reports every action it sends, so one it does not report was only recorded)."""
+    if report is None:
+        return "DRY_RUN"
+    for outcome, ids in (
+        ("SUCCESS", report.succeeded),
+        ("FAILED", report.failed),
+        ("UNKNOWN", report.unknown),
+        ("NOT_SENT", report.skipped),
+    ):
+        if action_id in ids:
+            return outcome
+    return "DRY_RUN"
+
+
+def collateral_entry(action: CollateralAction, outcome: str) -> dict[str, Any]:
+    return {
+        "action_id": action.action_id,
+        "kind": action.kind,
+        "coin": action.coin,
+        "amount": _num(action.amount),
+        "usd_value": _num(action.usd_value),
+        "source": action.source,
+        "destination": action.destination,
+        "symbol": action.symbol,
+        "side": action.side,
+        "reason": action.reason,
+        "outcome": outcome,
+    }
+
+
+def _risk_fields(check: LiquidationCheck | None) -> dict[str, Any]:
+    if check is None:  # no short on the instrument: nothing to liquidate
+        return dict.fromkeys(
+            (
+                "mark_price",
+                "liquidation_price",
+                "liquidation_source",
+                "own_liquidation_price",
+                "formula",
+                "distance",
+                "margin_ratio",
+            )
+        )
+    return {
+        "mark_price": _num(check.mark_price),
+        "liquidation_price": _num(check.price),
+        "liquidation_source": check.source,
+        "own_liquidation_price": _num(check.own_price),
+        "formula": check.formula,
+        "distance": _num(check.distance),
+        "margin_ratio": _num(check.margin_ratio),
+    }
+
+
+def _wallet_fields(view: InstrumentMargin | None) -> dict[str, Any]:
+    if view is None:  # not an inverse hedge (a linear short): no coin wallet behind it
+        return dict.fromkeys(
+            ("coin", "balance", "equity", "required", "short_usd", "shortfall_usd", "coins_missing")
+        )
+    return {
+        "coin": view.coin,
+        "balance": _num(view.balance),
+        "equity": _num(view.equity),
+        "required": _num(view.required),
+        "short_usd": _num(view.short_usd),
+        "shortfall_usd": _num(view.shortfall_usd),
+        "coins_missing": _num(view.coins_missing),
+    }
+
+
+def margin_entries(
+    risk: Sequence[LiquidationCheck], margin: Sequence[InstrumentMargin]
+) -> list[dict[str, Any]]:
+    """Per instrument, the liquidation view of its short merged with its wallet's margin: the
+    hedge instruments' margin views first (with or without a short), then shorts without one."""
+    views = {view.instrument: view for view in margin}
+    checks = {check.symbol: check for check in risk}
+    symbols = list(views) + [symbol for symbol in checks if symbol not in views]
+    return [
+        {"symbol": symbol} | _risk_fields(checks.get(symbol)) | _wallet_fields(views.get(symbol))
+        for symbol in symbols
+    ]
+
+
 def state_summary(outcome: TickOutcome) -> dict[str, Any]:
-    """One account's state after a tick: exposures, targets, hedges, margin, funding, orders
+    """One account's state after a tick: exposures, targets, hedges, margin (liquidation and
+    wallet per instrument), the tick's collateral actions with their outcome, funding, orders
     (the MQTT ``state`` payload and the HTTP ``/status`` body)."""
     report = decision_report(outcome.decision)
     snapshot = outcome.decision.snapshot
@@ -105,18 +198,10 @@ def state_summary(outcome: TickOutcome) -> dict[str, Any]:
         "exposures": report["exposures"],
         "hedges": report["hedges"],
         "instruments": report["instruments"],
-        "margin": [
-            {
-                "symbol": check.symbol,
-                "mark_price": _num(check.mark_price),
-                "liquidation_price": _num(check.price),
-                "liquidation_source": check.source,
-                "own_liquidation_price": _num(check.own_price),
-                "formula": check.formula,
-                "distance": _num(check.distance),
-                "margin_ratio": _num(check.margin_ratio),
-            }
-            for check in outcome.risk
+        "margin": margin_entries(outcome.risk, outcome.margin),
+        "collateral": [
+            collateral_entry(action, action_outcome(outcome.collateral, action.action_id))
+            for action in outcome.decision.collateral.actions
         ],
         "funding": [
             {

@@ -10,25 +10,30 @@ from datetime import UTC, datetime, timedelta
 import structlog
 
 from bot.config.models import Config
+from bot.core.collateral_policy import CollateralSettings
 from bot.core.execution import style_orders
+from bot.core.margin import InstrumentMargin, instrument_margins
 from bot.core.planner import PlannerSettings
 from bot.core.risk import price_disagreement, screen_orders
-from bot.core.types import OrderState, PlannedOrder
+from bot.core.types import OrderState, Ownership, PlannedOrder
+from bot.daemon.collateral import ActionReport, CollateralDesk, collateral_settings
 from bot.daemon.decide import Decision, decide
 from bot.daemon.estimates import EstimateCache
 from bot.daemon.execute import ExecutionReport, execute_orders
 from bot.daemon.ownership import AccountLock
 from bot.daemon.reconcile import reconcile_orders
 from bot.daemon.risk_view import liquidation_checks, watch_events
-from bot.daemon.setup import prepare_account
+from bot.daemon.setup import prepare_account, prepare_instruments
 from bot.daemon.snapshot import read_snapshot
 from bot.daemon.sync import HistorySync
 from bot.exchange.errors import (
+    ConfigurationMismatchError,
     ExchangeUnavailableError,
 )
 from bot.exchange.port import ExchangePort
 from bot.exchange.spot_sources import SpotSource
 from bot.stats.beta import BetaEstimate
+from bot.store.collateral_repo import CollateralRecords
 from bot.store.repo import Store
 from bot.store.rule_repo import RuleRecords
 from strategies.base import HedgeRule
@@ -50,6 +55,8 @@ class TickOutcome:
     execution: ExecutionReport | None
     held: tuple[tuple[PlannedOrder, str], ...] = ()  # planned but held back, with the reason
     risk: tuple[LiquidationCheck, ...] = ()  # margin and liquidation view of each short
+    collateral: ActionReport | None = None  # what the collateral actions did (None: none sent)
+    margin: tuple[InstrumentMargin, ...] = ()  # wallet, required margin and shortfall per hedge
 
 
 class TickSkipped(Exception):
@@ -96,11 +103,34 @@ class Hedger:
         self.estimates = EstimateCache(port, on_estimate=self._record_estimate)
         self.rule_states: dict[str, RuleState] = {}
         self.pause_reason: str | None = None
+        self.margin_terms, self.collateral_policy = collateral_settings(config)
+        self.owned: Ownership = {}  # each owner's part of each instrument's short
+        self.prepared_symbols: frozenset[str] = frozenset()  # leverage and mode set and verified
+        self.collateral = CollateralDesk(
+            port, CollateralRecords(store.engine), account, self._now, self.lookup_grace
+        )
+
+    def _now(self) -> datetime:
+        return self.clock()
 
     async def prepare(self) -> None:
         """Before the first tick: check the API key, set leverage and margin mode on every
-        instrument and refuse an account in hedge (two-sided) position mode."""
-        await prepare_account(self.port, self.config, self.rules)
+        instrument the plan may trade and refuse an account in hedge (two-sided) position mode."""
+        self.prepared_symbols = await prepare_account(self.port, self.config, self.rules)
+
+    async def _prepare_new(self, orders: Sequence[PlannedOrder]) -> dict[str, str]:
+        """Leverage and margin mode on instruments first traded now (a margin coin that just
+        arrived, a future rolled into); the symbols that could not be prepared, with why."""
+        new = sorted({o.symbol for o in orders} - self.prepared_symbols)
+        if not new or self.dry_run:
+            return {}
+        try:
+            await prepare_instruments(self.port, self.config, new)
+        except ConfigurationMismatchError as exc:
+            log.error("instrument_not_prepared", symbols=new, error=str(exc))
+            return dict.fromkeys(new, f"leverage or margin mode not set: {exc}")
+        self.prepared_symbols = self.prepared_symbols | set(new)
+        return {}
 
     async def ping(self) -> None:
         """A cheap call that proves the exchange answers (tickers of one rule instrument)."""
@@ -121,6 +151,8 @@ class Hedger:
         self.config = config
         self.rules = tuple(rules)
         self.settings = PlannerSettings.from_config(config.hedge, config.limits)
+        self.margin_terms, self.collateral_policy = collateral_settings(config)
+        self.prepared = False  # leverage or margin mode may have changed: set them again
         log.info("config_reloaded", account=self.account, rules=len(self.rules))
 
     async def ensure_owner(self) -> bool:
@@ -216,10 +248,22 @@ class Hedger:
             log.error("trading_paused", until=self.paused_until.isoformat(), reason=str(exc))
             raise
 
+    def _policy(self, *, stopped: bool, unresolved: set[str]) -> CollateralSettings | None:
+        """The collateral policy for this tick: none while trading is stopped (kill switch,
+        operator pause), nor while an earlier move may still land (never move coins twice)."""
+        if stopped:
+            return None
+        if unresolved:
+            log.warning("collateral_actions_unresolved", action_ids=sorted(unresolved))
+            return None
+        return self.collateral_policy
+
     async def _work(self, tick_id: int) -> TickOutcome:
         blocked: frozenset[str] = frozenset()
         execution_cfg = self.config.execution
+        unresolved: set[str] = set()
         if not self.dry_run:
+            unresolved = await self.collateral.reconcile()
             reconciled = await reconcile_orders(
                 self.port,
                 self.store,
@@ -237,6 +281,8 @@ class Hedger:
         await self.estimates.refresh(self.rules, snapshot.taken_at)
         control = await self.records.current_control(self.account)
         mode = control.mode if control is not None else "active"
+        kill = self.kill_switch_engaged()
+        policy = self._policy(stopped=kill or mode == "paused", unresolved=unresolved)
         decision = decide(
             snapshot,
             self.rules,
@@ -246,8 +292,14 @@ class Hedger:
             realized_vol=self.estimates.vols,
             states=self.rule_states,
             hedge_off=mode == "hedge_off",
+            margin=self.margin_terms,
+            collateral=policy,
+            usage=await self.collateral.usage() if policy is not None else None,
+            owned=self.owned,
         )
         self.rule_states = dict(decision.states)
+        if not self.dry_run:  # a dry run fills nothing: the parts stay as they were
+            self.owned = decision.plan.owned
         risk = tuple(liquidation_checks(snapshot, self.config.hedge))
         for check in risk:
             log.info(
@@ -282,9 +334,15 @@ class Hedger:
                 since=control.at.isoformat() if control else None,
                 reason=control.reason if control else "",
             )
-        kill = self.kill_switch_engaged()
         if kill:
             log.warning("kill_switch_engaged", reduce_only_allowed=True)
+        moved = await self.collateral.execute(tick_id, decision.collateral.actions, self.dry_run)
+        unfunded = {
+            symbol: "the collateral move funding its margin did not complete"
+            for symbol, market in snapshot.markets.items()
+            if market.is_inverse and market.settle in moved.incomplete_coins
+        }
+        unfunded.update(await self._prepare_new(decision.plan.orders))
         screened = screen_orders(
             decision.plan.orders,
             kill_switch=kill,
@@ -293,6 +351,7 @@ class Hedger:
             else blocked | {o.symbol for o in decision.plan.orders},
             slippage={s: price_disagreement(t.last, t.mark) for s, t in snapshot.tickers.items()},
             max_slippage=self.config.execution.max_slippage,
+            held_increases=unfunded,
         )
         for order, reason in screened.held:
             log.warning(
@@ -307,7 +366,14 @@ class Hedger:
             screened.allowed, snapshot.tickers, execution_cfg, self._past_deadline(screened.allowed)
         )
         self._log_decision(decision, orders)
+        margin = instrument_margins(
+            snapshot,
+            [hedge.instrument for hedge in decision.plan.hedges],
+            self.margin_terms,
+            decision.plan.shortfalls,
+        )
         await self.records.record_position_risk(tick_id, self.account, risk)
+        await self.records.record_margin_state(tick_id, self.account, margin)
         await self.store.record_tick_state(
             tick_id,
             snapshot,
@@ -330,7 +396,16 @@ class Hedger:
                 [hedge.instrument for hedge in decision.plan.hedges], snapshot, traded
             )
         await self.store.finish_tick(tick_id, "ok", self.clock())
-        return TickOutcome(tick_id, decision, orders, execution, screened.held, risk)
+        return TickOutcome(
+            tick_id,
+            decision,
+            orders,
+            execution,
+            screened.held,
+            risk,
+            moved if decision.collateral.actions else None,
+            margin,
+        )
 
     def _log_decision(self, decision: Decision, orders: Sequence[PlannedOrder]) -> None:
         snapshot = decision.snapshot

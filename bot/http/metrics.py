@@ -63,6 +63,24 @@ class Metrics:
             ["account", "symbol"],
             registry=r,
         )
+        self.margin_shortfall = Gauge(
+            "hedgebot_margin_shortfall_usd",
+            "Hedge (USD) the margin wallet cannot carry this tick",
+            ["account", "instrument"],
+            registry=r,
+        )
+        self.margin_required = Gauge(
+            "hedgebot_margin_required_coins",
+            "Equity (settle coin) the coin's shorts need at the minimum liquidation distance",
+            ["account", "instrument"],
+            registry=r,
+        )
+        self.margin_equity = Gauge(
+            "hedgebot_margin_equity_coins",
+            "Margin wallet equity (settle coin): balance + unrealized PnL",
+            ["account", "instrument"],
+            registry=r,
+        )
         self.funding_carry = Gauge(
             "hedgebot_funding_carry_annualized",
             "Annualized funding earned by the short (negative: paid)",
@@ -87,6 +105,18 @@ class Metrics:
     def observe_error(self, account: str, error: BaseException) -> None:
         self.exchange_errors.labels(account, type(error).__name__).inc()
 
+    def observe_margin(self, account: str, outcome: TickOutcome) -> None:
+        """Liquidation view of each short; wallet, required margin and shortfall per hedge."""
+        for check in outcome.risk:
+            if check.margin_ratio is not None:
+                self.margin_ratio.labels(account, check.symbol).set(float(check.margin_ratio))
+            if check.distance is not None:
+                self.liquidation_distance.labels(account, check.symbol).set(float(check.distance))
+        for view in outcome.margin:
+            self.margin_shortfall.labels(account, view.instrument).set(float(view.shortfall_usd))
+            self.margin_required.labels(account, view.instrument).set(float(view.required))
+            self.margin_equity.labels(account, view.instrument).set(float(view.equity))
+
     def listener(self, account: str) -> Callable[[TickOutcome], None]:
         """A tick listener that updates the gauges and order counters of ``account``."""
 
@@ -106,13 +136,7 @@ class Metrics:
                     self.hedge_ratio.labels(account, target.asset).set(
                         float(held.current_short_usd / bag.exposure_usd)
                     )
-            for check in outcome.risk:
-                if check.margin_ratio is not None:
-                    self.margin_ratio.labels(account, check.symbol).set(float(check.margin_ratio))
-                if check.distance is not None:
-                    self.liquidation_distance.labels(account, check.symbol).set(
-                        float(check.distance)
-                    )
+            self.observe_margin(account, outcome)
             for symbol, rate in decision.snapshot.funding.items():
                 carry = rate.rate * 8760 / rate.interval_hours if rate.interval_hours else 0
                 self.funding_carry.labels(account, symbol).set(float(carry))

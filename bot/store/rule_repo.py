@@ -1,4 +1,5 @@
-"""Store access for the rules' records: β estimates, position risk, manual controls."""
+"""Store access for the rules' records: β estimates, position risk, margin state, manual
+controls."""
 
 from __future__ import annotations
 
@@ -10,7 +11,9 @@ from typing import Literal
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
+from bot.core.margin import InstrumentMargin
 from bot.stats.beta import BetaEstimate
+from bot.store.margin_models import MarginStateRow
 from bot.store.rule_models import BetaEstimateRow, ControlRow, PositionRiskRow
 from strategies.risk import LiquidationCheck
 
@@ -93,6 +96,51 @@ class RuleRecords:
                 )
                 for check in checks
             )
+
+    async def record_margin_state(
+        self, tick_id: int, account: str, views: Sequence[InstrumentMargin]
+    ) -> None:
+        """One ``margin_state`` row per inverse hedge instrument of the tick (exact Decimals)."""
+        if not views:
+            return
+        async with self._sessions.begin() as session:
+            session.add_all(
+                MarginStateRow(
+                    account=account,
+                    tick_id=tick_id,
+                    instrument=view.instrument,
+                    coin=view.coin,
+                    balance=view.balance,
+                    equity=view.equity,
+                    required=view.required,
+                    short_usd=view.short_usd,
+                    shortfall_usd=view.shortfall_usd,
+                    coins_missing=view.coins_missing,
+                )
+                for view in views
+            )
+
+    async def margin_state(self, tick_id: int) -> list[InstrumentMargin]:
+        """The margin views recorded for ``tick_id``, in the order they were written."""
+        async with self._sessions() as session:
+            rows = await session.scalars(
+                select(MarginStateRow)
+                .where(MarginStateRow.tick_id == tick_id)
+                .order_by(MarginStateRow.id)
+            )
+            return [
+                InstrumentMargin(
+                    instrument=row.instrument,
+                    coin=row.coin,
+                    balance=row.balance,
+                    equity=row.equity,
+                    required=row.required,
+                    short_usd=row.short_usd,
+                    shortfall_usd=row.shortfall_usd,
+                    coins_missing=row.coins_missing,
+                )
+                for row in rows
+            ]
 
     async def set_control(
         self, account: str, mode: ControlMode, at: datetime, reason: str = "", source: str = "cli"

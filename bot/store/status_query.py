@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -9,6 +10,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from bot.store.alert_models import AlertConditionRow
+from bot.store.collateral_models import CollateralActionRow
+from bot.store.margin_models import MarginStateRow
 from bot.store.models import (
     ExposureRow,
     FundingPaymentRow,
@@ -20,14 +23,94 @@ from bot.store.models import (
 )
 from bot.store.rule_models import BetaEstimateRow, ControlRow, PositionRiskRow
 
+COLLATERAL_ACTIONS = 10  # the newest collateral actions shown
+
 
 def _num(value: Decimal | None) -> str | None:
     return None if value is None else format(value.normalize(), "f")
 
 
+def _liquidation(check: PositionRiskRow) -> tuple[Decimal | None, str]:
+    """The liquidation price to act on (the exchange's when given, else our own) and its source."""
+    if check.exchange_liquidation_price is not None:
+        return check.exchange_liquidation_price, "exchange"
+    if check.own_liquidation_price is not None:
+        return check.own_liquidation_price, "own"
+    return None, "unreachable"
+
+
+def _wallet(view: MarginStateRow | None) -> dict[str, Any]:
+    fields = ("balance", "equity", "required", "short_usd", "shortfall_usd", "coins_missing")
+    if view is None:
+        return {"coin": None} | dict.fromkeys(fields)
+    return {"coin": view.coin} | {name: _num(getattr(view, name)) for name in fields}
+
+
+def _risk(check: PositionRiskRow | None) -> dict[str, Any]:
+    if check is None:
+        return {
+            "mark_price": None,
+            "liquidation_price": None,
+            "liquidation_source": None,  # no short: nothing to liquidate
+            "own_liquidation_price": None,
+            "formula": None,
+            "distance": None,
+            "margin_ratio": None,
+        }
+    price, source = _liquidation(check)
+    return {
+        "mark_price": _num(check.mark_price),
+        "liquidation_price": _num(price),
+        "liquidation_source": source,
+        "own_liquidation_price": _num(check.own_liquidation_price),
+        "formula": check.formula,
+        "distance": _num(check.distance),
+        "margin_ratio": _num(check.margin_ratio),
+    }
+
+
+def _margin(
+    views: Sequence[MarginStateRow], risk: Sequence[PositionRiskRow]
+) -> list[dict[str, Any]]:
+    """Per instrument: its wallet's margin (inverse hedges) joined with its short's liquidation
+    view. An instrument with only one of the two still appears: an inverse hedge with no short
+    yet (no liquidation), a short with no margin view (a linear one)."""
+    wallets = {v.instrument: v for v in views}
+    checks = {r.symbol: r for r in risk}
+    symbols = list(wallets) + [symbol for symbol in checks if symbol not in wallets]
+    return [
+        {"symbol": symbol} | _wallet(wallets.get(symbol)) | _risk(checks.get(symbol))
+        for symbol in symbols
+    ]
+
+
+def _collateral(rows: Sequence[CollateralActionRow]) -> list[dict[str, Any]]:
+    return [
+        {
+            "action_id": a.action_id,
+            "tick_id": a.tick_id,
+            "created_at": a.created_at.isoformat(),
+            "updated_at": a.updated_at.isoformat(),
+            "kind": a.kind,
+            "coin": a.coin,
+            "amount": _num(a.amount),
+            "usd_value": _num(a.usd_value),
+            "source": a.source,
+            "destination": a.destination,
+            "symbol": a.symbol,
+            "side": a.side,
+            "state": a.state,
+            "reason": a.reason,
+            "error": a.error,
+        }
+        for a in rows
+    ]
+
+
 async def account_status(engine: AsyncEngine, account: str, orders: int = 5) -> dict[str, Any]:
-    """Exposure, target, hedge and drift per asset, β/ρ, margin, funding, last orders, open
-    alerts and the last tick time of ``account``, from its newest successful tick."""
+    """Exposure, target, hedge and drift per asset, β/ρ, margin per instrument (wallet, required,
+    liquidation, shortfall), funding, last orders, the newest collateral actions, open alerts and
+    the last tick time of ``account``, from its newest successful tick."""
     async with AsyncSession(engine) as session:
         last_tick = await session.scalar(
             select(TickRow).where(TickRow.account == account).order_by(TickRow.id.desc()).limit(1)
@@ -68,6 +151,21 @@ async def account_status(engine: AsyncEngine, account: str, orders: int = 5) -> 
         }
         risk = (
             await session.scalars(select(PositionRiskRow).where(PositionRiskRow.tick_id == tick_id))
+        ).all()
+        margin_views = (
+            await session.scalars(
+                select(MarginStateRow)
+                .where(MarginStateRow.tick_id == tick_id)
+                .order_by(MarginStateRow.id)
+            )
+        ).all()
+        collateral = (
+            await session.scalars(
+                select(CollateralActionRow)
+                .where(CollateralActionRow.account == account)
+                .order_by(CollateralActionRow.created_at.desc(), CollateralActionRow.id.desc())
+                .limit(COLLATERAL_ACTIONS)
+            )
         ).all()
         snapshot = await session.scalar(select(SnapshotRow).where(SnapshotRow.tick_id == tick_id))
         recent = (
@@ -150,19 +248,8 @@ async def account_status(engine: AsyncEngine, account: str, orders: int = 5) -> 
             if control is None
             else {"mode": control.mode, "at": control.at.isoformat(), "reason": control.reason},
             "assets": assets,
-            "margin": [
-                {
-                    "symbol": r.symbol,
-                    "liquidation_price": _num(
-                        r.exchange_liquidation_price or r.own_liquidation_price
-                    ),
-                    "own_liquidation_price": _num(r.own_liquidation_price),
-                    "formula": r.formula,
-                    "distance": _num(r.distance),
-                    "margin_ratio": _num(r.margin_ratio),
-                }
-                for r in risk
-            ],
+            "margin": _margin(margin_views, risk),
+            "collateral_actions": _collateral(collateral),
             "funding": {
                 "rates": snapshot.funding if snapshot is not None else {},
                 "recent_payments": [

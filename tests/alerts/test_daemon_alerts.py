@@ -62,6 +62,15 @@ async def test_daemon_alerts_state_and_last_will(tmp_path: Path) -> None:
             # the kill switch held the opening order: nothing was sent
             assert state["orders"] == []
             assert state["held"]
+            # no short yet: the hedge's margin view alone, with what its wallet lacks (none)
+            (margin,) = state["margin"]
+            assert (margin["symbol"], margin["coin"], margin["balance"]) == (
+                "BTC/USD:BTC",
+                "BTC",
+                "1.5",
+            )
+            assert (margin["liquidation_source"], margin["shortfall_usd"]) == (None, "0")
+            assert state["collateral"] == []  # trading stopped: no collateral moves
             proc.send_signal(signal.SIGKILL)
             await proc.wait()
             await sub.wait_for(lambda s: s.on("/status")[-1].payload == b"offline", within=60)

@@ -3,8 +3,6 @@ send once they are counted. No I/O."""
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 from hypothesis import given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st

@@ -69,7 +69,8 @@ def test_required_equity_keeps_the_liquidation_at_the_distance() -> None:
     # With exactly that equity as collateral the position liquidates at 1.5 × the price or
     # later (mark basis, cross: collateral = equity when the entry is the price).
     liq = liquidation_price_short(D(100_000), D(50_000), need, D("0.005"), "mark")
-    assert liq is not None and liq >= D(75_000) * D("0.999999")
+    assert liq is not None
+    assert liq >= D(75_000) * D("0.999999")
 
 
 def test_one_x_short_backed_by_its_own_coin_is_carried() -> None:
@@ -103,7 +104,8 @@ def test_plan_is_capped_with_a_shortfall_and_no_refusable_order() -> None:
     )
     plan = plan_hedges([target(BTC, 1_000_000, asset="SOL")], snap, settings(), "t", margin=terms())
     (shortfall,) = plan.shortfalls
-    assert shortfall.instrument == BTC and shortfall.coin == "BTC"
+    assert shortfall.instrument == BTC
+    assert shortfall.coin == "BTC"
     assert shortfall.target_usd == D(1_000_000)
     assert D(0) < shortfall.carried_usd < D(1_000_000)
     assert shortfall.short_usd == D(1_000_000) - shortfall.carried_usd
@@ -158,8 +160,11 @@ def margin_books(draw: st.DrawFn) -> tuple[object, ...]:
 @given(margin_books())
 def test_no_increase_needs_more_margin_than_the_wallet_has(book: tuple[object, ...]) -> None:
     price, entry, held, balance, upnl, leverage, mode, distance, wanted = book
-    assert isinstance(price, Decimal) and isinstance(entry, Decimal) and isinstance(held, int)
-    assert isinstance(balance, Decimal) and isinstance(upnl, Decimal)
+    assert isinstance(price, Decimal)
+    assert isinstance(entry, Decimal)
+    assert isinstance(held, int)
+    assert isinstance(balance, Decimal)
+    assert isinstance(upnl, Decimal)
     assert isinstance(wanted, list)
     t = terms(leverage=str(leverage), distance=str(distance), mode=str(mode))
     positions = {}

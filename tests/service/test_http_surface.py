@@ -11,6 +11,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -108,6 +109,16 @@ def test_health_ready_status_and_metrics(tmp_path: Path) -> None:
         assert {h["instrument"] for h in summary["instruments"]} == {"BTC/USD:BTC", "ETH/USD:ETH"}
         assert summary["funding"]
         assert summary["margin"]  # both shorts have a liquidation view
+        margin = {entry["symbol"]: entry for entry in summary["margin"]}
+        assert set(margin) == {"BTC/USD:BTC", "ETH/USD:ETH"}
+        for symbol, coin in (("BTC/USD:BTC", "BTC"), ("ETH/USD:ETH", "ETH")):
+            entry = margin[symbol]
+            assert entry["coin"] == coin
+            assert Decimal(entry["equity"]) > Decimal(entry["required"]) > 0
+            assert Decimal(entry["balance"]) > 0
+            assert (entry["shortfall_usd"], entry["coins_missing"]) == ("0", "0")
+            assert entry["liquidation_source"] in ("exchange", "own", "unreachable")
+        assert summary["collateral"] == []  # collateral.fund_from is "none"
         # the token guards everything but liveness
         assert get(f"{base}/status")[0] == 401
         assert get(f"{base}/status", "wrong")[0] == 401
@@ -133,8 +144,17 @@ def test_health_ready_status_and_metrics(tmp_path: Path) -> None:
             "hedgebot_funding_carry_annualized",
             "hedgebot_outbox_backlog",
             "hedgebot_exchange_errors",
+            "hedgebot_margin_shortfall_usd",
+            "hedgebot_margin_required_coins",
+            "hedgebot_margin_equity_coins",
         ):
             assert name in families, name
+        required = {
+            s.labels["instrument"]: s.value
+            for s in families["hedgebot_margin_required_coins"].samples
+        }
+        assert set(required) == {"BTC/USD:BTC", "ETH/USD:ETH"}
+        assert all(value > 0 for value in required.values())
         ratios = {
             s.labels["asset"]: s.value for s in families["hedgebot_hedge_ratio_achieved"].samples
         }
