@@ -18,6 +18,7 @@ from bot.core.risk import price_disagreement, screen_orders
 from bot.core.types import OrderState, Ownership, PlannedOrder
 from bot.daemon.collateral import ActionReport, CollateralDesk, collateral_settings
 from bot.daemon.decide import Decision, decide
+from bot.daemon.decision_log import log_decision
 from bot.daemon.estimates import EstimateCache
 from bot.daemon.execute import ExecutionReport, execute_orders
 from bot.daemon.ownership import AccountLock
@@ -365,7 +366,7 @@ class Hedger:
         orders = style_orders(
             screened.allowed, snapshot.tickers, execution_cfg, self._past_deadline(screened.allowed)
         )
-        self._log_decision(decision, orders)
+        log_decision(decision, orders, band=self.settings.band, dry_run=self.dry_run)
         margin = instrument_margins(
             snapshot,
             [hedge.instrument for hedge in decision.plan.hedges],
@@ -406,56 +407,3 @@ class Hedger:
             moved if decision.collateral.actions else None,
             margin,
         )
-
-    def _log_decision(self, decision: Decision, orders: Sequence[PlannedOrder]) -> None:
-        snapshot = decision.snapshot
-        for exposure in decision.exposures.values():
-            log.info(
-                "exposure",
-                asset=exposure.asset,
-                spot=str(exposure.spot),
-                collateral=str(exposure.collateral),
-                price=str(exposure.price),
-                exposure_usd=str(exposure.exposure_usd),
-                exchange_time=snapshot.taken_at.isoformat(),
-            )
-        for target in decision.targets:
-            log.info(
-                "target",
-                asset=target.asset,
-                instrument=target.instrument,
-                ratio=str(target.ratio),
-                beta=str(target.beta),
-                target_short_usd=str(target.target_short_usd),
-                reason=target.reason,
-            )
-        for hedge in decision.plan.hedges:
-            log.info(
-                "hedge",
-                instrument=hedge.instrument,
-                target_short_usd=str(hedge.target_short_usd),
-                current_short_usd=str(hedge.current_short_usd),
-                target_contracts=str(hedge.target_contracts),
-                current_contracts=str(hedge.current_contracts),
-                band=str(self.settings.band),
-                notes=list(hedge.notes),
-            )
-        for note in decision.plan.notes:
-            log.info("plan_note", note=note)
-        for order in orders:
-            log.info(
-                "order_planned",
-                symbol=order.symbol,
-                side=order.side,
-                contracts=str(order.contracts),
-                reduce_only=order.reduce_only,
-                client_order_id=order.client_order_id,
-                reason=order.reason,
-                dry_run=self.dry_run,
-            )
-        if not orders:
-            held = len(decision.plan.orders)
-            log.info(
-                "no_order",
-                reason=f"{held} planned order(s) held" if held else "every hedge within its band",
-            )
