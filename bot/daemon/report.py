@@ -24,7 +24,8 @@ def _num(value: Decimal | None) -> str | None:
 
 
 def decision_report(decision: Decision) -> dict[str, Any]:
-    """``{exposures, hedges, orders, notes}`` with numbers as exact decimal strings."""
+    """``{exposures, hedges, instruments, orders, shortfalls, collateral_actions, notes}`` with
+    numbers as exact decimal strings."""
     snapshot = decision.snapshot
     exposures = [
         {
@@ -95,7 +96,33 @@ def decision_report(decision: Decision) -> dict[str, Any]:
         "hedges": hedges,
         "instruments": instruments,
         "orders": orders,
-        "notes": list(decision.plan.notes),
+        "shortfalls": [
+            {
+                "instrument": f.instrument,
+                "coin": f.coin,
+                "target_usd": _num(f.target_usd),
+                "carried_usd": _num(f.carried_usd),
+                "short_usd": _num(f.short_usd),
+                "coins_missing": _num(f.coins_missing),
+            }
+            for f in decision.plan.shortfalls
+        ],
+        "collateral_actions": [
+            {
+                "action_id": a.action_id,
+                "kind": a.kind,
+                "coin": a.coin,
+                "amount": _num(a.amount),
+                "usd_value": _num(a.usd_value),
+                "source": a.source,
+                "destination": a.destination,
+                "symbol": a.symbol,
+                "side": a.side,
+                "reason": a.reason,
+            }
+            for a in decision.collateral.actions
+        ],
+        "notes": [*decision.plan.notes, *decision.collateral.notes],
     }
 
 

@@ -80,6 +80,25 @@ def test_plan_json_direct_btc_hedge(tmp_path: Path) -> None:
     assert not (tmp_path / "db.sqlite").exists()
 
 
+def test_plan_json_sizes_the_hedge_to_its_margin_and_reports_the_shortfall(
+    tmp_path: Path,
+) -> None:
+    # 5 BTC in spot and none as margin: nothing can carry the short, so no order is planned
+    # (the exchange would refuse it) and the whole target is a shortfall.
+    config = sim_config(tmp_path, coin="BTC", price="50000", spot="5", ratio="1", size="100")
+    result = run_cli("plan", "--config", str(config), "--json")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["orders"] == []
+    (shortfall,) = report["shortfalls"]
+    assert shortfall["instrument"] == "BTC/USD:BTC"
+    assert Decimal(shortfall["target_usd"]) == Decimal(250000)
+    assert Decimal(shortfall["carried_usd"]) == 0
+    # at 1x the initial margin is the whole 5 BTC, plus the 0.1 % fee reserved
+    assert Decimal(shortfall["coins_missing"]) == Decimal("5.005")
+    assert report["collateral_actions"] == []
+
+
 def test_plan_json_small_coin_own_perp(tmp_path: Path) -> None:
     config = sim_config(tmp_path, coin="NVC", price="1.00", spot="10000", ratio="0.7", size="10")
     result = run_cli("plan", "--config", str(config), "--json")
