@@ -18,7 +18,7 @@ moved in adds its own value to the short it must carry; the solver accounts for 
 
 Both constraints of ``bot.core.margin`` (liquidation buffer and initial margin) are linear in
 the amount moved, so the smallest amount that satisfies both is found in closed form
-(``_units_needed``). Daily caps (USD and coins per rolling 24 h) bound every move; what they
+(``units_needed``). Daily caps (USD and coins per rolling 24 h) bound every move; what they
 stop is left to the planner, which then sizes the hedge to what the wallet carries.
 """
 
@@ -27,8 +27,20 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from decimal import ROUND_DOWN, Decimal
+from decimal import Decimal
 
+from bot.core.collateral_math import (
+    COIN_QUANTUM,
+    Budget,
+    Moves,
+    UnitDelta,
+    WalletState,
+    after_units,
+    equity_surplus,
+    transfer_delta,
+    units_needed,
+    whole_coins,
+)
 from bot.core.ids import client_order_id
 from bot.core.margin import CoinWallet, MarginTerms, buffer_per_usd, coin_wallets
 from bot.core.types import (
@@ -42,7 +54,6 @@ from bot.core.types import (
 )
 
 ONE = Decimal(1)
-COIN_QUANTUM = Decimal("1e-8")  # spot and transfer amounts: 8 decimals, rounded down
 QUOTE = "USDT"
 _NAMESPACE = uuid.UUID("6f1c7f0e-3f7d-4b8e-9d55-2c1f3f0b7a11")
 
@@ -91,14 +102,14 @@ def plan_collateral(
     wanted = _targets_by_coin(snapshot, targets)
     actions: list[CollateralAction] = []
     notes: list[str] = []
-    budget = _Budget(settings, usage)
+    budget = Budget(settings, usage)
     for coin, (target_usd, proxies) in sorted(wanted.items()):
         price = snapshot.prices.get(coin)
         if price is None or price <= 0 or target_usd <= 0:
             continue
         wallet = wallets.get(coin) or CoinWallet(coin, price, ZERO, ZERO, ZERO, None, ZERO)
         neutral = coin in neutral_coins
-        base = _State(target_usd, wallet.equity, wallet.available)
+        base = WalletState(target_usd, wallet.equity, wallet.available)
         at_min, at_target, at_release = (
             replace(settings.terms, min_distance=d)
             for d in (
@@ -107,11 +118,11 @@ def plan_collateral(
                 settings.release_distance,
             )
         )
-        if _units_needed(base, _transfer_delta(price, neutral), wallet, at_min) > 0:
+        if units_needed(base, transfer_delta(price, neutral), wallet, at_min) > 0:
             moved = _top_up(coin, base, wallet, at_target, snapshot, budget, neutral, plan_key)
             actions.extend(moved.actions)
             notes.extend(moved.notes)
-            short = _units_needed(moved.state, _transfer_delta(price, neutral), wallet, at_min)
+            short = units_needed(moved.state, transfer_delta(price, neutral), wallet, at_min)
             if short > 0 and settings.convert:
                 converted = _convert(
                     coin,
@@ -127,7 +138,7 @@ def plan_collateral(
                 )
                 actions.extend(converted.actions)
                 notes.extend(converted.notes)
-        elif _surplus(base, wallet, at_release) > 0:
+        elif equity_surplus(base, wallet, at_release) > 0:
             released = _release(coin, base, wallet, at_target, budget, neutral, plan_key)
             actions.extend(released.actions)
             notes.extend(released.notes)
@@ -157,125 +168,24 @@ def apply_collateral(
     return replace(snapshot, spot=spot, margin=margin)
 
 
-# -- the arithmetic ---------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class _State:
-    """A coin's wallet as the plan sees it: target short (USD), equity and available (coin)."""
-
-    target_usd: Decimal
-    equity: Decimal
-    available: Decimal
-
-
-@dataclass(frozen=True, slots=True)
-class _Delta:
-    """What one unit of an action changes: target short (USD), equity and available (coin)."""
-
-    target_usd: Decimal
-    equity: Decimal
-    available: Decimal
-
-
-@dataclass(frozen=True, slots=True)
-class _Moves:
-    state: _State
-    actions: tuple[CollateralAction, ...] = ()
-    notes: tuple[str, ...] = ()
-
-
-def _transfer_delta(price: Decimal, neutral: bool) -> _Delta:
-    """Per coin moved into margin: +1 coin equity and available; a neutral coin adds its value
-    to the short it must carry."""
-    return _Delta(price if neutral else ZERO, ONE, ONE)
-
-
-def _constraints(
-    state: _State, wallet: CoinWallet, terms: MarginTerms
-) -> list[tuple[Decimal, Decimal, bool]]:
-    """``(coin per USD of target, coin held, on equity?)``: each needs
-    target × per_usd <= held. Initial margin: (T − short held)·(1/(P·L) + f/P) against the
-    available balance; buffer (cross): T·(k + f/P) against the equity."""
-    price = wallet.price
-    fee = terms.fee_rate / price
-    im = ONE / (price * terms.leverage) + fee
-    rows = [(im, state.available + wallet.short_face * im, False)]
-    if terms.margin_mode == "cross":
-        k = buffer_per_usd(wallet, terms, terms.min_distance) + fee
-        rows.append((k, state.equity, True))
-    return rows
-
-
-def _units_needed(state: _State, delta: _Delta, wallet: CoinWallet, terms: MarginTerms) -> Decimal:
-    """Fewest units of ``delta`` (>= 0) after which ``state`` carries its target under
-    ``terms``; ``Decimal('Infinity')`` when more units never help."""
-    needed = ZERO
-    for per_usd, held, on_equity in _constraints(state, wallet, terms):
-        short = state.target_usd * per_usd - held
-        if short <= 0:
-            continue
-        gain = (delta.equity if on_equity else delta.available) - delta.target_usd * per_usd
-        if gain <= 0:
-            return Decimal("Infinity")
-        needed = max(needed, short / gain)
-    return needed
-
-
-def _surplus(state: _State, wallet: CoinWallet, terms: MarginTerms) -> Decimal:
-    """Coin of equity above what the target needs at ``terms`` (buffer only; > 0: surplus)."""
-    if state.target_usd <= 0 or terms.margin_mode != "cross":
-        return ZERO
-    k = buffer_per_usd(wallet, terms, terms.min_distance) + terms.fee_rate / wallet.price
-    return state.equity - state.target_usd * k
-
-
-class _Budget:
-    """What the daily caps still allow, spent as actions are planned."""
-
-    def __init__(self, settings: CollateralSettings, usage: CollateralUsage) -> None:
-        self.transfer_usd = settings.max_transfer_usd - usage.transferred_usd
-        self.coins = {
-            coin: cap - usage.transferred_coins.get(coin, ZERO)
-            for coin, cap in settings.max_transfer_coins.items()
-        }
-        self.convert_usd = settings.max_convert_usd - usage.converted_usd
-
-    def transferable(self, coin: str, price: Decimal) -> Decimal:
-        """Coins the caps still let move."""
-        room = max(self.transfer_usd, ZERO) / price
-        if coin in self.coins:
-            room = min(room, max(self.coins[coin], ZERO))
-        return room
-
-    def spend_transfer(self, coin: str, amount: Decimal, price: Decimal) -> None:
-        self.transfer_usd -= amount * price
-        if coin in self.coins:
-            self.coins[coin] -= amount
-
-
-def _coins(amount: Decimal) -> Decimal:
-    return amount.quantize(COIN_QUANTUM, rounding=ROUND_DOWN) if amount > 0 else ZERO
-
-
 def _top_up(
     coin: str,
-    state: _State,
+    state: WalletState,
     wallet: CoinWallet,
     terms: MarginTerms,
     snapshot: Snapshot,
-    budget: _Budget,
+    budget: Budget,
     neutral: bool,
     plan_key: str,
-) -> _Moves:
+) -> Moves:
     price = wallet.price
-    delta = _transfer_delta(price, neutral)
-    need = _units_needed(state, delta, wallet, terms)
+    delta = transfer_delta(price, neutral)
+    need = units_needed(state, delta, wallet, terms)
     spot = snapshot.spot.get(coin, ZERO)
-    amount = _coins(min(need, spot, budget.transferable(coin, price)))
+    amount = whole_coins(min(need, spot, budget.transferable(coin, price)))
     if amount <= 0:
         why = "no spot" if spot <= 0 else "daily transfer cap reached"
-        return _Moves(state, notes=(f"{coin}: margin needs {need:.8f} {coin}, {why}",))
+        return Moves(state, notes=(f"{coin}: margin needs {need:.8f} {coin}, {why}",))
     budget.spend_transfer(coin, amount, price)
     reason = (
         f"top-up: {coin} margin cannot carry {state.target_usd:.2f} USD at the minimum "
@@ -291,25 +201,25 @@ def _top_up(
         destination="margin",
         reason=reason,
     )
-    return _Moves(_after(state, delta, amount), (action,), (reason,))
+    return Moves(after_units(state, delta, amount), (action,), (reason,))
 
 
 def _release(
     coin: str,
-    state: _State,
+    state: WalletState,
     wallet: CoinWallet,
     terms: MarginTerms,
-    budget: _Budget,
+    budget: Budget,
     neutral: bool,
     plan_key: str,
-) -> _Moves:
+) -> Moves:
     price = wallet.price
-    surplus = _surplus(state, wallet, terms)
+    surplus = equity_surplus(state, wallet, terms)
     # every coin taken out also lowers a neutral coin's own hedge, which frees k·P more
     k = buffer_per_usd(wallet, terms, terms.min_distance) + terms.fee_rate / price
     freed = ONE - (price * k if neutral else ZERO)
     if freed <= 0:
-        return _Moves(state)
+        return Moves(state)
     amount = surplus / freed
     # never more than the exchange lets leave: available after the target's initial margin
     # (a neutral coin's target shrinks with every coin taken out)
@@ -317,9 +227,9 @@ def _release(
     room = state.available - max(state.target_usd - wallet.short_face, ZERO) * im
     if neutral and room > 0:
         room /= ONE - min(price * im, ONE - COIN_QUANTUM)
-    amount = _coins(min(amount, room, budget.transferable(coin, price)))
+    amount = whole_coins(min(amount, room, budget.transferable(coin, price)))
     if amount <= 0:
-        return _Moves(state)
+        return Moves(state)
     budget.spend_transfer(coin, amount, price)
     reason = (
         f"release: {coin} margin holds more than {state.target_usd:.2f} USD of short needs; "
@@ -335,21 +245,21 @@ def _release(
         destination="spot",
         reason=reason,
     )
-    return _Moves(_after(state, _transfer_delta(price, neutral), -amount), (action,), (reason,))
+    return Moves(after_units(state, transfer_delta(price, neutral), -amount), (action,), (reason,))
 
 
 def _convert(
     coin: str,
-    state: _State,
+    state: WalletState,
     wallet: CoinWallet,
     terms: MarginTerms,
     proxies: Mapping[str, Decimal],
     exposures: Mapping[str, Exposure],
     snapshot: Snapshot,
-    budget: _Budget,
+    budget: Budget,
     neutral: bool,
     plan_key: str,
-) -> _Moves:
+) -> Moves:
     """Sell proxy assets' spot for ``coin`` (largest hedge first) until the wallet carries."""
     price = wallet.price
     kept = (ONE - terms.fee_rate) ** 2  # two spot fees: A -> USDT -> coin
@@ -362,24 +272,24 @@ def _convert(
         if exposure is None or asset_price is None or held <= 0 or exposure.exposure_usd <= 0:
             continue
         per_usd = hedge_usd / exposure.exposure_usd  # A's hedge per USD of A's exposure
-        delta = _Delta(
+        delta = UnitDelta(
             (kept if neutral else ZERO) - per_usd, kept / price, kept / price
         )  # per USD of A sold
-        need = _units_needed(state, delta, wallet, terms)
+        need = units_needed(state, delta, wallet, terms)
         room_usd = min(
             budget.convert_usd,
             held * asset_price,
             budget.transferable(coin, price) * price / kept,
         )
         sold_usd = min(need, max(room_usd, ZERO))
-        sell = _coins(sold_usd / asset_price)
+        sell = whole_coins(sold_usd / asset_price)
         if sell <= 0:
             if need > 0:
                 notes.append(f"{coin}: no conversion from {asset}: daily caps or no spot")
             continue
         sold_usd = sell * asset_price
-        buy = _coins(sold_usd * (ONE - terms.fee_rate) / price)
-        received = _coins(buy * (ONE - terms.fee_rate))
+        buy = whole_coins(sold_usd * (ONE - terms.fee_rate) / price)
+        received = whole_coins(buy * (ONE - terms.fee_rate))
         if received <= 0:
             continue  # too little to be worth a trade
         budget.convert_usd -= sold_usd
@@ -422,18 +332,10 @@ def _convert(
                 reason=reason,
             ),
         ]
-        state = _after(state, delta, sold_usd)
-        if _units_needed(state, delta, wallet, terms) <= 0:
+        state = after_units(state, delta, sold_usd)
+        if units_needed(state, delta, wallet, terms) <= 0:
             break
-    return _Moves(state, tuple(actions), tuple(notes))
-
-
-def _after(state: _State, delta: _Delta, units: Decimal) -> _State:
-    return _State(
-        state.target_usd + delta.target_usd * units,
-        state.equity + delta.equity * units,
-        state.available + delta.available * units,
-    )
+    return Moves(state, tuple(actions), tuple(notes))
 
 
 def _targets_by_coin(

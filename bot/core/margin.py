@@ -22,13 +22,16 @@ Linear contracts (settled in a stablecoin) are not sized here: their margin is n
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
 from bot.core.types import ZERO, MarginMode, MarginShortfall, Snapshot
 
 ONE = Decimal(1)
+# A gap this small (division noise of the capacity) is no shortfall: the fee reserved for each
+# increase (``MarginTerms.fee_rate``, above any venue's taker fee) leaves far more slack.
+SHORTFALL_NOISE_USD = Decimal("0.01")
 
 
 @dataclass(frozen=True, slots=True)
@@ -230,3 +233,41 @@ def instrument_margins(
             )
         )
     return tuple(views)
+
+
+def margin_caps(
+    totals: Mapping[str, Decimal], snapshot: Snapshot, terms: MarginTerms
+) -> tuple[dict[str, Decimal], tuple[MarginShortfall, ...]]:
+    """Scale per instrument (1 = uncapped) so that the inverse targets on each coin fit what
+    its margin wallet can carry, and the shortfalls where they do not. Pure."""
+    wallets = coin_wallets(snapshot, terms.leverage)
+    by_coin: dict[str, list[str]] = {}
+    for symbol in sorted(totals):
+        market = snapshot.markets.get(symbol)
+        if market is not None and market.is_inverse and market.active:
+            by_coin.setdefault(market.settle, []).append(symbol)
+    scales: dict[str, Decimal] = {}
+    shortfalls: list[MarginShortfall] = []
+    for coin, symbols in sorted(by_coin.items()):
+        wallet = wallets.get(coin) or _empty_wallet(coin, snapshot)
+        if wallet is None:
+            continue  # no price: the instruments cannot be valued and get no order anyway
+        wanted = sum((max(totals[s], ZERO) for s in symbols), ZERO)
+        capacity = carry_capacity(wallet, terms)
+        if wanted - capacity < SHORTFALL_NOISE_USD or wanted <= 0:
+            continue
+        scale = capacity / wanted
+        missing = coins_missing(wallet, terms, wanted)
+        for symbol in symbols:
+            target = max(totals[symbol], ZERO)
+            if target > 0:
+                scales[symbol] = scale
+                shortfalls.append(MarginShortfall(symbol, coin, target, target * scale, missing))
+    return scales, tuple(shortfalls)
+
+
+def _empty_wallet(coin: str, snapshot: Snapshot) -> CoinWallet | None:
+    price = snapshot.prices.get(coin)
+    if price is None or price <= 0:
+        return None
+    return CoinWallet(coin, price, ZERO, ZERO, ZERO, None, ZERO)

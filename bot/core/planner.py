@@ -43,7 +43,9 @@ from typing import TYPE_CHECKING, Literal
 
 from bot.core.exposure import face_usd, short_contracts
 from bot.core.ids import client_order_id
-from bot.core.margin import CoinWallet, MarginTerms, carry_capacity, coin_wallets, coins_missing
+from bot.core.margin import MarginTerms, margin_caps
+from bot.core.ownership import owner_shares as _shares
+from bot.core.ownership import owner_targets
 from bot.core.sizing import ceil_to_step, contracts_for_usd, floor_to_step
 from bot.core.types import (
     ZERO,
@@ -62,10 +64,6 @@ if TYPE_CHECKING:
     from bot.config.models import HedgeConfig, LimitsConfig
 
 Oversize = Literal["split", "clamp"]
-UNOWNED = ""  # the owner of a short that no target explains
-# A gap this small (division noise of the capacity) is no shortfall: the fee reserved for each
-# increase (``MarginTerms.fee_rate``, above any venue's taker fee) leaves far more slack.
-SHORTFALL_NOISE_USD = Decimal("0.01")
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,54 +94,6 @@ def aggregate_targets(targets: Sequence[HedgeTarget]) -> dict[str, Decimal]:
     for target in targets:
         totals[target.instrument] = totals.get(target.instrument, ZERO) + target.target_short_usd
     return totals
-
-
-def owner_targets(targets: Sequence[HedgeTarget]) -> dict[str, dict[str, Decimal]]:
-    """Target short USD per instrument and owner (the target's asset); negatives count as 0."""
-    parts: dict[str, dict[str, Decimal]] = {}
-    for target in targets:
-        owners = parts.setdefault(target.instrument, {})
-        usd = max(target.target_short_usd, ZERO)
-        owners[target.asset] = owners.get(target.asset, ZERO) + usd
-    return parts
-
-
-def margin_caps(
-    totals: Mapping[str, Decimal], snapshot: Snapshot, terms: MarginTerms
-) -> tuple[dict[str, Decimal], tuple[MarginShortfall, ...]]:
-    """Scale per instrument (1 = uncapped) so that the inverse targets on each coin fit what
-    its margin wallet can carry, and the shortfalls where they do not. Pure."""
-    wallets = coin_wallets(snapshot, terms.leverage)
-    by_coin: dict[str, list[str]] = {}
-    for symbol in sorted(totals):
-        market = snapshot.markets.get(symbol)
-        if market is not None and market.is_inverse and market.active:
-            by_coin.setdefault(market.settle, []).append(symbol)
-    scales: dict[str, Decimal] = {}
-    shortfalls: list[MarginShortfall] = []
-    for coin, symbols in sorted(by_coin.items()):
-        wallet = wallets.get(coin) or _empty_wallet(coin, snapshot)
-        if wallet is None:
-            continue  # no price: the instruments cannot be valued and get no order anyway
-        wanted = sum((max(totals[s], ZERO) for s in symbols), ZERO)
-        capacity = carry_capacity(wallet, terms)
-        if wanted - capacity < SHORTFALL_NOISE_USD or wanted <= 0:
-            continue
-        scale = capacity / wanted
-        missing = coins_missing(wallet, terms, wanted)
-        for symbol in symbols:
-            target = max(totals[symbol], ZERO)
-            if target > 0:
-                scales[symbol] = scale
-                shortfalls.append(MarginShortfall(symbol, coin, target, target * scale, missing))
-    return scales, tuple(shortfalls)
-
-
-def _empty_wallet(coin: str, snapshot: Snapshot) -> CoinWallet | None:
-    price = snapshot.prices.get(coin)
-    if price is None or price <= 0:
-        return None
-    return CoinWallet(coin, price, ZERO, ZERO, ZERO, None, ZERO)
 
 
 @dataclass(frozen=True, slots=True)
@@ -362,23 +312,6 @@ def _decide_owners(
     gap = goal - current
     if gap != 0:
         _legs_for_gap(inst, gap, current, settings)
-
-
-def _shares(
-    held: Decimal, owners: Mapping[str, Decimal], previous: Mapping[str, Decimal]
-) -> dict[str, Decimal]:
-    """The short held (contracts) split among owners: as the previous plan meant it, scaled to
-    what is really held; without one, in proportion to the targets. A short no target can
-    explain belongs to no owner (``""``, target 0): it is closed."""
-    if held <= 0:
-        return {}
-    basis = {o: c for o, c in previous.items() if c > 0}
-    if not basis:
-        basis = {o: usd for o, usd in owners.items() if usd > 0}
-    total = sum(basis.values(), ZERO)
-    if total <= 0:
-        return {UNOWNED: held}
-    return {owner: held * weight / total for owner, weight in basis.items()}
 
 
 def _legs_for_gap(
