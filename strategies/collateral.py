@@ -80,6 +80,7 @@ def collateral_targets(
                 ratio=ONE,
                 target_short_usd=usd,
                 reason=why,
+                collateral=True,
             )
         )
     return RuleResult(tuple(targets), tuple(events))

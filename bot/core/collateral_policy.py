@@ -7,7 +7,9 @@ Each coin-margined wallet is kept inside a band of liquidation distances (``bot.
   them at the (larger) target distance. Hysteresis: nothing moves again until the band's edge is
   crossed.
 - **Release**: when the wallet holds more than the targets need at the release distance, move
-  the surplus back to spot, down to the target distance.
+  the surplus back to spot, down to the target distance. Only for a coin with a rule of its
+  own (its spot and margin are hedged alike): a margin coin held USD-neutral is hedged only
+  while it is margin, so its surplus stays there.
 - **Conversion** (``convert: true``, proxy hedges only): when spot holds too little of the
   margin coin B, sell part of the proxy-hedged asset A's spot for B (``A/USDT`` sell, ``B/USDT``
   buy, two spot market orders) and move it to margin. The sold A leaves A's exposure, so A's
@@ -138,7 +140,9 @@ def plan_collateral(
                 )
                 actions.extend(converted.actions)
                 notes.extend(converted.notes)
-        elif equity_surplus(base, wallet, at_release) > 0:
+        elif not neutral and equity_surplus(base, wallet, at_release) > 0:
+            # A neutral coin is hedged only while it is margin: back in spot it would be an
+            # unhedged long, so its surplus stays where it is hedged.
             released = _release(coin, base, wallet, at_target, budget, neutral, plan_key)
             actions.extend(released.actions)
             notes.extend(released.notes)

@@ -25,6 +25,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import NamedTuple
 
 from bot.core.types import ZERO, MarginMode, MarginShortfall, Snapshot
 
@@ -235,35 +236,53 @@ def instrument_margins(
     return tuple(views)
 
 
+class MarginCaps(NamedTuple):
+    """What the margin wallets allow this plan.
+
+    ``scales``: per instrument whose coin cannot carry its targets, the factor (< 1) they are
+    scaled by; ``shortfalls``: those gaps; ``limits``: per inverse instrument with a target, the
+    most USD of short it may hold (its target's share of its coin's capacity), which bounds
+    what owners keeping their part (``bot.core.planner``) may add up to.
+    """
+
+    scales: dict[str, Decimal]
+    shortfalls: tuple[MarginShortfall, ...]
+    limits: dict[str, Decimal]
+
+
 def margin_caps(
     totals: Mapping[str, Decimal], snapshot: Snapshot, terms: MarginTerms
-) -> tuple[dict[str, Decimal], tuple[MarginShortfall, ...]]:
-    """Scale per instrument (1 = uncapped) so that the inverse targets on each coin fit what
-    its margin wallet can carry, and the shortfalls where they do not. Pure."""
+) -> MarginCaps:
+    """Scale per instrument so that the inverse targets on each coin fit what its margin wallet
+    can carry, the shortfalls where they do not, and every instrument's limit. Pure."""
     wallets = coin_wallets(snapshot, terms.leverage)
     by_coin: dict[str, list[str]] = {}
     for symbol in sorted(totals):
         market = snapshot.markets.get(symbol)
         if market is not None and market.is_inverse and market.active:
             by_coin.setdefault(market.settle, []).append(symbol)
-    scales: dict[str, Decimal] = {}
+    caps = MarginCaps({}, (), {})
     shortfalls: list[MarginShortfall] = []
     for coin, symbols in sorted(by_coin.items()):
         wallet = wallets.get(coin) or _empty_wallet(coin, snapshot)
         if wallet is None:
             continue  # no price: the instruments cannot be valued and get no order anyway
         wanted = sum((max(totals[s], ZERO) for s in symbols), ZERO)
-        capacity = carry_capacity(wallet, terms)
-        if wanted - capacity < SHORTFALL_NOISE_USD or wanted <= 0:
+        if wanted <= 0:
             continue
-        scale = capacity / wanted
+        capacity = carry_capacity(wallet, terms)
+        share = capacity / wanted
+        for symbol in symbols:
+            caps.limits[symbol] = max(totals[symbol], ZERO) * share
+        if wanted - capacity < SHORTFALL_NOISE_USD:
+            continue
         missing = coins_missing(wallet, terms, wanted)
         for symbol in symbols:
             target = max(totals[symbol], ZERO)
             if target > 0:
-                scales[symbol] = scale
-                shortfalls.append(MarginShortfall(symbol, coin, target, target * scale, missing))
-    return scales, tuple(shortfalls)
+                caps.scales[symbol] = share
+                shortfalls.append(MarginShortfall(symbol, coin, target, target * share, missing))
+    return caps._replace(shortfalls=tuple(shortfalls))
 
 
 def _empty_wallet(coin: str, snapshot: Snapshot) -> CoinWallet | None:

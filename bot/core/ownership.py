@@ -40,3 +40,12 @@ def owner_shares(
     if total <= 0:
         return {UNOWNED: held}
     return {owner: held * weight / total for owner, weight in basis.items()}
+
+
+def owners_holding_collateral(targets: Sequence[HedgeTarget]) -> dict[str, frozenset[str]]:
+    """Per instrument, the owners whose target holds a margin coin USD-neutral."""
+    found: dict[str, set[str]] = {}
+    for target in targets:
+        if target.collateral:
+            found.setdefault(target.instrument, set()).add(target.asset)
+    return {symbol: frozenset(owners) for symbol, owners in found.items()}

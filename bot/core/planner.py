@@ -43,15 +43,13 @@ from typing import TYPE_CHECKING, Literal
 
 from bot.core.exposure import face_usd, short_contracts
 from bot.core.ids import client_order_id
-from bot.core.margin import MarginTerms, margin_caps
-from bot.core.ownership import owner_shares as _shares
-from bot.core.ownership import owner_targets
+from bot.core.margin import MarginCaps, MarginTerms, margin_caps
+from bot.core.ownership import owner_shares, owner_targets, owners_holding_collateral
 from bot.core.sizing import ceil_to_step, contracts_for_usd, floor_to_step
 from bot.core.types import (
     ZERO,
     HedgeTarget,
     InstrumentHedge,
-    MarginShortfall,
     Market,
     Ownership,
     Plan,
@@ -120,6 +118,8 @@ class _Instrument:
     increase: _Leg | None = None
     notes: list[str] = field(default_factory=list)
     owners: dict[str, Decimal] = field(default_factory=dict)  # owner -> target USD
+    bases: dict[str, Decimal] = field(default_factory=dict)  # owner -> USD its band is of
+    limit_usd: Decimal | None = None  # the most short its margin carries (None: unsized)
     owned: dict[str, Decimal] = field(default_factory=dict)  # owner -> short contracts meant
 
     def usd(self, contracts: Decimal) -> Decimal:
@@ -151,10 +151,11 @@ def plan_hedges(
     """
     totals = aggregate_targets(targets)
     owners = owner_targets(targets)
-    scales: dict[str, Decimal] = {}
-    shortfalls: tuple[MarginShortfall, ...] = ()
+    collateral_owners = owners_holding_collateral(targets)
+    caps = MarginCaps({}, (), {})
     if margin is not None:
-        scales, shortfalls = margin_caps(totals, snapshot, margin)
+        caps = margin_caps(totals, snapshot, margin)
+    scales, shortfalls = caps.scales, caps.shortfalls
     notes, hold_reason = _unplanned(snapshot, totals)
 
     shorts = {s for s, p in snapshot.positions.items() if p.contracts < 0}
@@ -170,6 +171,8 @@ def plan_hedges(
             if symbol in shorts:
                 hold_reason = hold_reason or f"short on {symbol} cannot be valued"
             continue
+        inst.limit_usd = caps.limits.get(symbol)
+        inst.bases = _tolerance_bases(parts, collateral_owners.get(symbol, frozenset()))
         if inst.market.active:
             previous = (owned or {}).get(symbol, {})
             if len(parts) > 1 or any(o not in parts for o in previous if previous[o] > 0):
@@ -291,14 +294,15 @@ def _decide_owners(
     current = _close_long(inst)
     if current is None:
         return
-    share = _shares(current, inst.owners, previous)
+    share = owner_shares(current, inst.owners, previous)
     per_contract = inst.usd(Decimal(1))
     wanted: dict[str, Decimal] = {}
     outside: list[str] = []
     for owner in sorted(set(inst.owners) | set(share)):
         target_usd = inst.owners.get(owner, ZERO)
         part = share.get(owner, ZERO)
-        if abs(target_usd - part * per_contract) > settings.band * target_usd:
+        basis = inst.bases.get(owner, target_usd)
+        if abs(target_usd - part * per_contract) > settings.band * basis:
             outside.append(owner)
             wanted[owner] = target_usd / per_contract
         else:
@@ -308,10 +312,25 @@ def _decide_owners(
         return
     named = ", ".join(owner or "unowned short" for owner in outside)
     inst.notes.append(f"outside their band: {named}")
-    goal = contracts_for_usd(inst.market, sum(wanted.values(), ZERO) * per_contract, inst.price)
+    goal_usd = sum(wanted.values(), ZERO) * per_contract
+    if inst.limit_usd is not None:
+        # owners keeping a part above their (scaled) target must not take the short past
+        # what the margin carries
+        goal_usd = min(goal_usd, inst.limit_usd)
+    goal = contracts_for_usd(inst.market, goal_usd, inst.price)
     gap = goal - current
     if gap != 0:
         _legs_for_gap(inst, gap, current, settings)
+
+
+def _tolerance_bases(
+    owners: Mapping[str, Decimal], collateral: frozenset[str]
+) -> dict[str, Decimal]:
+    """USD each owner's band is a fraction of: a rule's own target; for a margin coin held
+    USD-neutral, the whole instrument's target. Its drift is the PnL of the hedges it margins,
+    so judging it on its own (often small) size would trade that PnL tick after tick."""
+    total = sum(owners.values(), ZERO)
+    return {owner: total if owner in collateral else usd for owner, usd in owners.items()}
 
 
 def _legs_for_gap(

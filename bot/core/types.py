@@ -153,6 +153,7 @@ class HedgeTarget:
     rho: Decimal | None = None
     proxy: bool = False
     reason: str = ""  # why ratio or size differs from the rule's plain ratio, if it does
+    collateral: bool = False  # holds a margin coin USD-neutral (no rule of its own)
 
 
 @dataclass(frozen=True, slots=True)

@@ -107,20 +107,44 @@ def test_nothing_moves_without_the_opt_in() -> None:
 
 
 def test_release_moves_surplus_back_above_the_high_water_mark() -> None:
-    snap = sol_on_btc(margin="200", spot_btc="0", sol="100")  # 10,000 USD of SOL, 200 BTC
-    moves, after, targets = decide_like(snap, policy(), CollateralUsage())
+    # 200 BTC as margin, hedged 100 % by a BTC rule of its own: spot and margin are hedged
+    # alike, so the surplus may go back to spot.
+    snap = snapshot(
+        markets={BTC: inverse(BTC, 1)},
+        prices={"BTC": 50_000},
+        spot={"BTC": D(0)},
+        margin={"BTC": MarginWallet("BTC", D(200))},
+    )
+
+    def btc_rule(view: Snapshot) -> list[HedgeTarget]:
+        coins = view.spot["BTC"] + view.margin["BTC"].balance
+        return [HedgeTarget("BTC", BTC, D(1), coins * view.prices["BTC"])]
+
+    moves = plan_collateral(
+        snap, btc_rule(snap), exposures(snap, ["BTC"]), policy(), CollateralUsage(), "k"
+    )
     (release,) = moves.actions
     assert (release.source, release.destination) == ("margin", "spot")
+    after = apply_collateral(snap, moves.actions)
     wallet = coin_wallets(after, TERMS.leverage)["BTC"]
-    wanted = sum((t.target_short_usd for t in targets), D(0))
-    # still carried, at no less than the target distance, and no longer above the release edge
+    wanted = btc_rule(after)[0].target_short_usd
+    assert wanted == D(200) * 50_000  # the hedge is unchanged: spot counts like margin
     at_target = MarginTerms(D(5), "cross", D("0.005"), D("0.75"), D("0.001"))
     at_release = MarginTerms(D(5), "cross", D("0.005"), D("1.5"), D("0.001"))
-    assert wallet.equity >= required_equity(wallet, at_target, wanted)
-    assert wallet.equity <= required_equity(wallet, at_release, wanted) * D("1.01")
+    fee = wanted * D("0.001") / 50_000
+    assert wallet.equity >= required_equity(wallet, at_target, wanted) + fee - D("0.00000001")
+    assert wallet.equity < required_equity(wallet, at_release, wanted)
     # inside the band nothing moves: hysteresis
-    again, _, _ = decide_like(after, policy(), CollateralUsage())
+    again = plan_collateral(
+        after, btc_rule(after), exposures(after, ["BTC"]), policy(), CollateralUsage(), "k2"
+    )
     assert again.actions == ()
+
+
+def test_a_neutral_margin_coin_is_never_released_to_go_unhedged() -> None:
+    snap = sol_on_btc(margin="200", spot_btc="0", sol="100")  # 10,000 USD of SOL, 200 BTC
+    moves, _, _ = decide_like(snap, policy(), CollateralUsage())
+    assert moves.actions == ()
 
 
 def test_daily_caps_bound_every_move() -> None:

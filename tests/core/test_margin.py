@@ -19,7 +19,7 @@ from bot.core.margin import (
     required_equity,
 )
 from bot.core.planner import plan_hedges
-from bot.core.types import MarginWallet, Position
+from bot.core.types import HedgeTarget, MarginWallet, Position
 
 from .factories import BTC, D, inverse, position, settings, snapshot, target
 
@@ -153,13 +153,15 @@ def margin_books(draw: st.DrawFn) -> tuple[object, ...]:
     mode = draw(st.sampled_from(["cross", "isolated"]))
     distance = draw(st.sampled_from(["0.2", "0.5", "1"]))
     wanted = [draw(st.integers(0, 3_000_000)) for _ in range(draw(st.integers(1, 3)))]
-    return price, entry, held, balance, upnl, leverage, mode, distance, wanted
+    # the previous plan's parts: owners that stay inside their band keep them
+    owned = {f"A{i}": D(draw(st.integers(0, 3_000_000))) for i in range(len(wanted))}
+    return price, entry, held, balance, upnl, leverage, mode, distance, wanted, owned
 
 
 @EXAMPLES
 @given(margin_books())
 def test_no_increase_needs_more_margin_than_the_wallet_has(book: tuple[object, ...]) -> None:
-    price, entry, held, balance, upnl, leverage, mode, distance, wanted = book
+    price, entry, held, balance, upnl, leverage, mode, distance, wanted, owned = book
     assert isinstance(price, Decimal)
     assert isinstance(entry, Decimal)
     assert isinstance(held, int)
@@ -176,8 +178,9 @@ def test_no_increase_needs_more_margin_than_the_wallet_has(book: tuple[object, .
         positions=positions,
         margin={"BTC": MarginWallet("BTC", balance, upnl)},
     )
+    assert isinstance(owned, dict)
     targets = [target(BTC, usd, asset=f"A{i}") for i, usd in enumerate(wanted)]
-    plan = plan_hedges(targets, snap, settings(band="0.02"), "p", margin=t)
+    plan = plan_hedges(targets, snap, settings(band="0.02"), "p", margin=t, owned={BTC: owned})
     sold = sum((o.contracts for o in plan.orders if o.side == "sell"), D(0))
     bought = sum((o.contracts for o in plan.orders if o.side == "buy"), D(0))
     assert bought == 0 or sold == 0
@@ -224,6 +227,25 @@ def test_a_rules_band_ignores_a_collateral_hedge_on_the_same_instrument(
         assert plan.orders == ()
 
 
+def test_a_small_collateral_hedge_is_judged_on_the_hedge_it_margins() -> None:
+    """100,000 USD of BTC margin (held USD-neutral) backs a 1,200,000 USD proxy short: the
+    proxy's PnL moves the margin's target 3 % of its own size, well within 2 % of the
+    instrument; no trade for that."""
+    owned = {BTC: {"SOL": D(1_200_000), "BTC": D(100_000)}}
+    snap = snapshot(
+        markets={BTC: inverse(BTC, 1)},
+        prices={"BTC": 50_000},
+        positions={BTC: position(BTC, 1_300_000, entry=50_000)},
+    )
+    collateral = HedgeTarget("BTC", BTC, D(1), D(97_000), collateral=True)
+    targets = [target(BTC, 1_200_000, asset="SOL"), collateral]
+    plan = plan_hedges(targets, snap, settings(band="0.02"), "c", owned=owned)
+    assert plan.orders == ()
+    # as a rule of its own size it would have traded
+    as_rule = [target(BTC, 1_200_000, asset="SOL"), target(BTC, 97_000, asset="BTC")]
+    assert plan_hedges(as_rule, snap, settings(band="0.02"), "c", owned=owned).orders
+
+
 def test_owners_start_from_a_share_in_proportion_to_their_targets() -> None:
     snap = snapshot(
         markets={BTC: inverse(BTC, 1)},
@@ -235,3 +257,24 @@ def test_owners_start_from_a_share_in_proportion_to_their_targets() -> None:
     plan = plan_hedges(targets, snap, settings(band="0.02"), "s")
     assert plan.orders == ()
     assert short_contracts(snap.positions[BTC]) == sum(plan.owned[BTC].values())
+
+
+def test_owners_keeping_their_part_never_take_the_short_past_what_margin_carries() -> None:
+    # 1 BTC carries about 147,600 USD at 5x and 50 %: two owners want 100,000 each, scaled to
+    # ~73,800. A kept 1.9 % above its scaled target (inside its band), B is far below.
+    snap = snapshot(
+        markets={BTC: inverse(BTC, 1)},
+        prices={"BTC": 50_000},
+        positions={BTC: position(BTC, 85_074, entry=50_000)},
+        margin={"BTC": MarginWallet("BTC", D(1))},
+    )
+    t = terms()
+    targets = [target(BTC, 100_000, asset="A"), target(BTC, 100_000, asset="B")]
+    owned = {BTC: {"A": D(75_074), "B": D(10_000)}}
+    plan = plan_hedges(targets, snap, settings(band="0.02"), "o", margin=t, owned=owned)
+    (shortfall,) = plan.shortfalls
+    assert shortfall.target_usd == D(200_000)
+    sold = sum((o.contracts for o in plan.orders if o.side == "sell"), D(0))
+    assert sold > 0
+    wallet = coin_wallets(snap, t.leverage)["BTC"]
+    assert D(85_074) + sold <= carry_capacity(wallet, t)
