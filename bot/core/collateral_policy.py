@@ -32,7 +32,6 @@ from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
 from bot.core.collateral_math import (
-    COIN_QUANTUM,
     Budget,
     Moves,
     UnitDelta,
@@ -44,7 +43,7 @@ from bot.core.collateral_math import (
     whole_coins,
 )
 from bot.core.ids import client_order_id
-from bot.core.margin import CoinWallet, MarginTerms, buffer_per_usd, coin_wallets
+from bot.core.margin import CoinWallet, MarginTerms, coin_wallets
 from bot.core.types import (
     ZERO,
     CollateralAction,
@@ -53,6 +52,7 @@ from bot.core.types import (
     HedgeTarget,
     MarginWallet,
     Snapshot,
+    WalletKind,
 )
 
 ONE = Decimal(1)
@@ -143,7 +143,7 @@ def plan_collateral(
         elif not neutral and equity_surplus(base, wallet, at_release) > 0:
             # A neutral coin is hedged only while it is margin: back in spot it would be an
             # unhedged long, so its surplus stays where it is hedged.
-            released = _release(coin, base, wallet, at_target, budget, neutral, plan_key)
+            released = _release(coin, base, wallet, at_target, budget, plan_key)
             actions.extend(released.actions)
             notes.extend(released.notes)
     return CollateralPlan(_ordered(actions), tuple(notes))
@@ -195,17 +195,24 @@ def _top_up(
         f"top-up: {coin} margin cannot carry {state.target_usd:.2f} USD at the minimum "
         f"liquidation distance; {amount} {coin} spot -> margin (aim {terms.min_distance})"
     )
-    action = CollateralAction(
-        action_id=transfer_id(plan_key, coin, "margin"),
+    action = _transfer(plan_key, coin, amount, price, "margin", reason)
+    return Moves(after_units(state, delta, amount), (action,), (reason,))
+
+
+def _transfer(
+    plan_key: str, coin: str, amount: Decimal, price: Decimal, to: WalletKind, reason: str
+) -> CollateralAction:
+    """The tick's transfer of ``amount`` coins to wallet ``to`` (from the other one)."""
+    return CollateralAction(
+        action_id=transfer_id(plan_key, coin, to),
         kind="transfer",
         coin=coin,
         amount=amount,
         usd_value=amount * price,
-        source="spot",
-        destination="margin",
+        source="spot" if to == "margin" else "margin",
+        destination=to,
         reason=reason,
     )
-    return Moves(after_units(state, delta, amount), (action,), (reason,))
 
 
 def _release(
@@ -214,23 +221,15 @@ def _release(
     wallet: CoinWallet,
     terms: MarginTerms,
     budget: Budget,
-    neutral: bool,
     plan_key: str,
 ) -> Moves:
+    """Surplus back to spot, down to the target distance (a coin with a rule of its own: its
+    targets do not change with the wallet it sits in)."""
     price = wallet.price
-    surplus = equity_surplus(state, wallet, terms)
-    # every coin taken out also lowers a neutral coin's own hedge, which frees k·P more
-    k = buffer_per_usd(wallet, terms, terms.min_distance) + terms.fee_rate / price
-    freed = ONE - (price * k if neutral else ZERO)
-    if freed <= 0:
-        return Moves(state)
-    amount = surplus / freed
+    amount = equity_surplus(state, wallet, terms)
     # never more than the exchange lets leave: available after the target's initial margin
-    # (a neutral coin's target shrinks with every coin taken out)
     im = ONE / (price * terms.leverage) + terms.fee_rate / price
     room = state.available - max(state.target_usd - wallet.short_face, ZERO) * im
-    if neutral and room > 0:
-        room /= ONE - min(price * im, ONE - COIN_QUANTUM)
     amount = whole_coins(min(amount, room, budget.transferable(coin, price)))
     if amount <= 0:
         return Moves(state)
@@ -239,17 +238,8 @@ def _release(
         f"release: {coin} margin holds more than {state.target_usd:.2f} USD of short needs; "
         f"{amount} {coin} margin -> spot (down to distance {terms.min_distance})"
     )
-    action = CollateralAction(
-        action_id=transfer_id(plan_key, coin, "spot"),
-        kind="transfer",
-        coin=coin,
-        amount=amount,
-        usd_value=amount * price,
-        source="margin",
-        destination="spot",
-        reason=reason,
-    )
-    return Moves(after_units(state, transfer_delta(price, neutral), -amount), (action,), (reason,))
+    action = _transfer(plan_key, coin, amount, price, "spot", reason)
+    return Moves(after_units(state, transfer_delta(price, False), -amount), (action,), (reason,))
 
 
 def _convert(
@@ -325,16 +315,7 @@ def _convert(
                 side="buy",
                 reason=reason,
             ),
-            CollateralAction(
-                transfer_id(plan_key, coin, "margin"),
-                "transfer",
-                coin,
-                received,
-                received * price,
-                source="spot",
-                destination="margin",
-                reason=reason,
-            ),
+            _transfer(plan_key, coin, received, price, "margin", reason),
         ]
         state = after_units(state, delta, sold_usd)
         if units_needed(state, delta, wallet, terms) <= 0:
