@@ -9,9 +9,12 @@ emits ``BEGIN``, so SELECTs and DDL are transactional too; a connection with the
 ``{SQLITE_BEGIN_OPTION: "IMMEDIATE"}`` takes the write lock at ``BEGIN``, which avoids
 "database is locked" when a read-then-write transaction races another writer.
 
-Migrations are Alembic scripts in the repository's ``migrations/`` directory, located as
-``Path(__file__).resolve().parents[2] / "migrations"`` (``bot/store/db.py`` -> repo root), so the
-package must run from a source checkout or an editable install. :func:`upgrade` and
+Migrations are Alembic scripts in the repository's top-level ``migrations/`` directory, which
+is also the package ``migrations`` of the wheel (``pyproject.toml``): :data:`MIGRATIONS_DIR` is
+found with ``importlib.resources``, so a source checkout, an editable install and ``pip install .``
+(the Docker image, pipx) all have it. The environment variable ``HEDGEBOT_MIGRATIONS``
+(:data:`MIGRATIONS_ENV`), when set, names another script directory to use instead
+(:func:`migrations_dir`); it must contain ``env.py``. :func:`upgrade` and
 :func:`downgrade` run Alembic in-process on a connection of our own engine
 (``connection.run_sync(...)``; ``migrations/env.py`` picks it up from ``config.attributes``), so
 they are safe to await inside the daemon's event loop. During migrations SQLite foreign keys are
@@ -21,6 +24,8 @@ commit instead.
 
 from __future__ import annotations
 
+import os
+from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
@@ -32,7 +37,8 @@ from sqlalchemy import event
 from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
+MIGRATIONS_PACKAGE = "migrations"
+MIGRATIONS_ENV = "HEDGEBOT_MIGRATIONS"  # a directory of Alembic scripts overriding the packaged one
 SQLITE_BUSY_TIMEOUT_MS = 5000
 SQLITE_BEGIN_OPTION = "hedgebot_sqlite_begin"  # execution option: "DEFERRED" or "IMMEDIATE"
 
@@ -41,6 +47,26 @@ _BEGIN_MODES = frozenset({"DEFERRED", "IMMEDIATE", "EXCLUSIVE"})
 
 class MigrationError(RuntimeError):
     """The schema could not be migrated."""
+
+
+def _packaged_migrations_dir() -> Path:
+    root = resources.files(MIGRATIONS_PACKAGE)
+    if not isinstance(root, Path):  # e.g. imported from a zip: Alembic needs a real directory
+        raise MigrationError(f"the {MIGRATIONS_PACKAGE} package is not a directory: {root}")
+    return root.resolve()
+
+
+MIGRATIONS_DIR = _packaged_migrations_dir()  # the scripts shipped with this installation
+
+
+def migrations_dir() -> Path:
+    """The Alembic scripts to run: ``$HEDGEBOT_MIGRATIONS`` if set, else :data:`MIGRATIONS_DIR`."""
+    override = os.environ.get(MIGRATIONS_ENV, "").strip()
+    directory = Path(override).expanduser().resolve() if override else MIGRATIONS_DIR
+    if not (directory / "env.py").is_file():
+        source = f" ({MIGRATIONS_ENV})" if override else ""
+        raise MigrationError(f"{directory}{source} is not an Alembic script directory: no env.py")
+    return directory
 
 
 def create_engine(url: str) -> AsyncEngine:
@@ -90,9 +116,9 @@ def install_sqlite_hooks(engine: Engine, *, foreign_keys: bool = True) -> None:
 
 
 def alembic_config(url: str | None = None) -> Config:
-    """An Alembic config pointing at ``migrations/``; ``sqlalchemy.url`` set when given."""
+    """An Alembic config pointing at :func:`migrations_dir`; ``sqlalchemy.url`` set when given."""
     config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.set_main_option("script_location", str(migrations_dir()))
     config.set_main_option("path_separator", "os")
     if url is not None:
         config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))  # ConfigParser escape
@@ -146,7 +172,8 @@ def _current_revision(connection: Connection) -> str | None:
 
 def head_revision() -> str:
     """The newest revision in ``migrations/versions`` (the one :func:`upgrade` goes to)."""
-    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    config = alembic_config()
+    head = ScriptDirectory.from_config(config).get_current_head()
     if head is None:
-        raise MigrationError(f"no migrations found in {MIGRATIONS_DIR}")
+        raise MigrationError(f"no migrations found in {config.get_main_option('script_location')}")
     return head
