@@ -34,25 +34,62 @@ class AlertsConfig(Strict):
     separated by spaces or commas) to ``apprise_urls``.
     """
 
-    enabled: bool = False
-    host: Annotated[str, Field(min_length=1, max_length=253)] = "127.0.0.1"
-    port: Annotated[int, Field(ge=1, le=65_535)] = 1883
-    tls: bool = False
-    ca_file: ConfigPath | None = None  # CA bundle for tls; default: the system's
-    username: Annotated[str, Field(min_length=1, max_length=256)] | None = None
-    password_env: EnvVarName | None = None
-    prefix: Annotated[str, Field(min_length=1, max_length=128)] = "hedgebot"
-    instance: str = "default"
-    max_rows: Annotated[int, Field(ge=10, le=10_000_000)] = 10_000
-    apprise_urls: list[str] = Field(default_factory=list)
-    apprise_urls_env: EnvVarName | None = None
-    keepalive_seconds: Annotated[int, Field(ge=5, le=3600)] = 30
-    publish_timeout_seconds: Annotated[float, Field(gt=0, le=300)] = 10.0
-    reconnect_min_seconds: Annotated[float, Field(gt=0, le=3600)] = 1.0
-    reconnect_max_seconds: Annotated[float, Field(gt=0, le=3600)] = 60.0
-    poll_seconds: Annotated[float, Field(gt=0, le=3600)] = 5.0  # outbox rows staged elsewhere
-    stop_timeout_seconds: Annotated[float, Field(ge=0, le=300)] = 5.0  # drain before exiting
-    rules: AlertRulesConfig = Field(default_factory=AlertRulesConfig)
+    enabled: bool = Field(False, description="Publish alerts (off: no broker needed).")
+    host: Annotated[str, Field(min_length=1, max_length=253)] = Field(
+        "127.0.0.1", description="The MQTT broker's host."
+    )
+    port: Annotated[int, Field(ge=1, le=65_535)] = Field(
+        1883, description="The MQTT broker's port."
+    )
+    tls: bool = Field(False, description="Connect to the broker over TLS.")
+    ca_file: ConfigPath | None = Field(
+        None, description="CA bundle for tls (default: the system's CAs)."
+    )
+    username: Annotated[str, Field(min_length=1, max_length=256)] | None = Field(
+        None, description="Broker user name."
+    )
+    password_env: EnvVarName | None = Field(
+        None, description="Environment variable holding the broker password (needs username)."
+    )
+    prefix: Annotated[str, Field(min_length=1, max_length=128)] = Field(
+        "hedgebot", description="First topic levels: topics are {prefix}/{instance}/..."
+    )
+    instance: str = Field(
+        "default", description="Topic level naming this daemon (1 to 64 of A-Z a-z 0-9 _ . -)."
+    )
+    max_rows: Annotated[int, Field(ge=10, le=10_000_000)] = Field(
+        10_000,
+        description="Outbox rows kept per account; past it, delivered rows go first, criticals "
+        "never.",
+    )
+    apprise_urls: list[str] = Field(
+        default_factory=list, description="Apprise URLs, a second channel (e.g. ntfy://topic)."
+    )
+    apprise_urls_env: EnvVarName | None = Field(
+        None,
+        description="Environment variable holding Apprise URLs (spaces or commas between).",
+    )
+    keepalive_seconds: Annotated[int, Field(ge=5, le=3600)] = Field(
+        30, description="MQTT keepalive interval."
+    )
+    publish_timeout_seconds: Annotated[float, Field(gt=0, le=300)] = Field(
+        10.0, description="How long one publish may wait for the broker's acknowledgement."
+    )
+    reconnect_min_seconds: Annotated[float, Field(gt=0, le=3600)] = Field(
+        1.0, description="First delay of the reconnect backoff (jittered, exponential)."
+    )
+    reconnect_max_seconds: Annotated[float, Field(gt=0, le=3600)] = Field(
+        60.0, description="Longest delay of the reconnect backoff."
+    )
+    poll_seconds: Annotated[float, Field(gt=0, le=3600)] = Field(
+        5.0, description="How often the outbox is polled for rows staged elsewhere."
+    )
+    stop_timeout_seconds: Annotated[float, Field(ge=0, le=300)] = Field(
+        5.0, description="On stop, how long to keep draining the outbox before exiting."
+    )
+    rules: AlertRulesConfig = Field(
+        default_factory=AlertRulesConfig, description="Thresholds and cooldowns per alert rule."
+    )
 
     @field_validator("prefix")
     @classmethod

@@ -28,15 +28,38 @@ class CollateralConfig(Strict):
     target. Both caps are per rolling 24 h; the USD cap counts both directions.
     """
 
-    min_liquidation_distance: Distance = Decimal("0.5")
-    fee_rate: Annotated[Decimal, Field(ge=0, le=Decimal("0.01"))] = Decimal("0.001")
-    fund_from: Literal["none", "spot"] = "none"
-    target_liquidation_distance: Distance | None = None  # default: 1.5 x the minimum
-    release_above_distance: Distance | None = None  # default: 3 x the minimum
-    max_transfer_per_day_usd: PositiveDecimal = Decimal(100_000)
-    max_transfer_per_day: dict[Coin, PositiveDecimal] = Field(default_factory=dict)  # coins
-    convert: bool = False
-    max_convert_per_day_usd: PositiveDecimal = Decimal(50_000)
+    min_liquidation_distance: Distance = Field(
+        Decimal("0.5"),
+        description="Keep each short's liquidation at least this far above the mark (0.5 = 50 %).",
+    )
+    fee_rate: Annotated[Decimal, Field(ge=0, le=Decimal("0.01"))] = Field(
+        Decimal("0.001"), description="Fee reserved per increase when sizing a hedge to margin."
+    )
+    fund_from: Literal["none", "spot"] = Field(
+        "none",
+        description="none: only report shortfalls; spot: move the margin coin between wallets.",
+    )
+    target_liquidation_distance: Distance | None = Field(
+        None, description="Where top-ups aim (default: 1.5 × min_liquidation_distance)."
+    )
+    release_above_distance: Distance | None = Field(
+        None,
+        description="Above this, surplus margin goes back to spot (default: 3 × the minimum).",
+    )
+    max_transfer_per_day_usd: PositiveDecimal = Field(
+        Decimal(100_000), description="Cap on transfers per rolling 24 h, both directions (USD)."
+    )
+    max_transfer_per_day: dict[Coin, PositiveDecimal] = Field(
+        default_factory=dict, description="Cap on transfers per rolling 24 h, in coins by coin."
+    )
+    convert: bool = Field(
+        False,
+        description="Sell part of a proxy-hedged asset's spot for its margin coin (needs "
+        "fund_from: spot).",
+    )
+    max_convert_per_day_usd: PositiveDecimal = Field(
+        Decimal(50_000), description="Cap on conversions per rolling 24 h (USD)."
+    )
 
     @property
     def target_distance(self) -> Decimal:

@@ -26,9 +26,17 @@ from bot.config.fields import (
 class ReplayConfig(Strict):
     """Replay of real hourly candles (files named like ``binance_spot_BTCUSDT_1h.csv.gz``)."""
 
-    path: ConfigPath
-    start: str | None = None  # ISO timestamp of the first replayed candle; default: the first one
-    step_per_tick: bool = True  # advance one candle per daemon tick (accelerated replay)
+    path: ConfigPath = Field(
+        description="Folder of hourly candle files, relative to the config file."
+    )
+    start: str | None = Field(
+        None, description="ISO timestamp of the first replayed candle (default: the first one)."
+    )
+    step_per_tick: bool = Field(
+        True,
+        description="Advance one candle per daemon tick (accelerated replay); false: the clock "
+        "moves only when told to.",
+    )
 
     @field_validator("start")
     @classmethod
@@ -44,26 +52,58 @@ class ReplayConfig(Strict):
 
 
 class SimBalances(Strict):
-    spot: dict[Coin, NonNegativeDecimal] = Field(default_factory=dict)
-    margin: dict[Coin, NonNegativeDecimal] = Field(default_factory=dict)
+    """The simulated account's starting wallets, in coins by coin."""
+
+    spot: dict[Coin, NonNegativeDecimal] = Field(
+        default_factory=dict, description="Starting spot wallet, in coins by coin."
+    )
+    margin: dict[Coin, NonNegativeDecimal] = Field(
+        default_factory=dict,
+        description="Starting coin-margined contract wallet, in coins by coin.",
+    )
 
 
 class SimConfig(Strict):
     """The simulated exchange (``exchange.id: sim``), also served by the emulator."""
 
-    prices: dict[Coin, PositiveDecimal] = Field(default_factory=dict)
-    replay: ReplayConfig | None = None
-    contract_size_usd: dict[Coin, PositiveDecimal] = Field(default_factory=dict)
-    balances: SimBalances = Field(default_factory=SimBalances)
-    fee_rate: Annotated[Decimal, Field(ge=0, le=Decimal("0.01"))] = Decimal("0.00055")
-    funding_rate: dict[Coin, Annotated[Decimal, Field(ge=-1, le=1)]] = Field(default_factory=dict)
-    funding_interval_hours: Annotated[int, Field(ge=1, le=24)] = 8
-    maintenance_margin_rate: Annotated[Decimal, Field(gt=0, lt=1)] = Decimal("0.005")
+    prices: dict[Coin, PositiveDecimal] = Field(
+        default_factory=dict, description="Fixed USD prices by coin (give this or replay)."
+    )
+    replay: ReplayConfig | None = Field(
+        None, description="Replay real hourly candles instead of fixed prices."
+    )
+    contract_size_usd: dict[Coin, PositiveDecimal] = Field(
+        default_factory=dict,
+        description="USD face of one inverse contract, by coin (default 1, as on Bybit).",
+    )
+    balances: SimBalances = Field(
+        default_factory=SimBalances, description="Starting wallet balances."
+    )
+    fee_rate: Annotated[Decimal, Field(ge=0, le=Decimal("0.01"))] = Field(
+        Decimal("0.00055"),
+        description="Fee per fill, maker or taker, as a fraction of its value (settle currency).",
+    )
+    funding_rate: dict[Coin, Annotated[Decimal, Field(ge=-1, le=1)]] = Field(
+        default_factory=dict,
+        description="Funding rate per interval, by coin (positive: longs pay the short).",
+    )
+    funding_interval_hours: Annotated[int, Field(ge=1, le=24)] = Field(
+        8, description="Hours between funding settlements."
+    )
+    maintenance_margin_rate: Annotated[Decimal, Field(gt=0, lt=1)] = Field(
+        Decimal("0.005"), description="Maintenance margin rate the simulator liquidates at."
+    )
     # Coins that get an inverse perpetual (default: every priced coin); a coin left out is
     # spot-only, to be hedged with a proxy.
-    inverse_perps: list[Coin] | None = None
-    api_key: str = "test-key"
-    secret: str = "test-secret"  # noqa: S105 (the simulator's well-known fake secret)
+    inverse_perps: list[Coin] | None = Field(
+        None,
+        description="Coins that get an inverse perpetual (default: every priced coin); the "
+        "others are spot-only.",
+    )
+    api_key: str = Field("test-key", description="The API key the emulator accepts.")
+    secret: str = Field(  # the simulator's well-known fake secret
+        "test-secret", description="The API secret the emulator accepts."
+    )
 
     @model_validator(mode="after")
     def _one_price_source(self) -> SimConfig:
@@ -73,23 +113,58 @@ class SimConfig(Strict):
 
 
 class ExchangeConfig(Strict):
-    id: Annotated[str, Field(min_length=1)]
-    testnet: bool = True
-    url: str | None = None  # base URL override, e.g. the local emulator
-    api_key_env: EnvVarName = "HEDGEBOT_API_KEY"
-    secret_env: EnvVarName = "HEDGEBOT_API_SECRET"  # noqa: S105 (a variable name)
-    api_key_file: ConfigPath | None = None  # read instead of api_key_env when given
-    secret_file: ConfigPath | None = None  # read instead of secret_env when given
-    sim: SimConfig | None = None
+    """The exchange the hedges are placed on, its credentials, and its simulator."""
+
+    id: Annotated[str, Field(min_length=1)] = Field(
+        description="A ccxt exchange id (see `hedgebot exchanges`), or sim for the simulator."
+    )
+    testnet: bool = Field(
+        True, description="Use the exchange's testnet; false (mainnet) also needs HEDGEBOT_LIVE=1."
+    )
+    url: str | None = Field(
+        None, description="Base URL override, e.g. a local emulator (http://127.0.0.1:8123)."
+    )
+    api_key_env: EnvVarName = Field(
+        "HEDGEBOT_API_KEY", description="Name of the environment variable holding the API key."
+    )
+    secret_env: EnvVarName = Field(
+        "HEDGEBOT_API_SECRET",
+        description="Name of the environment variable holding the API secret.",
+    )
+    api_key_file: ConfigPath | None = Field(
+        None, description="File holding the API key, read instead of api_key_env."
+    )
+    secret_file: ConfigPath | None = Field(
+        None, description="File holding the API secret, read instead of secret_env."
+    )
+    sim: SimConfig | None = Field(
+        None, description="The simulated exchange, for id sim or embedded_emulator."
+    )
     # Run the Bybit emulator in-process on 127.0.0.1 over ``sim`` and point ccxt at it: the
     # whole wire path (ccxt, signing, parsing) with no network. Needs id "bybit" and "sim".
-    embedded_emulator: bool = False
-    timeout_ms: Annotated[int, Field(ge=500, le=120_000)] = 10_000  # per HTTP request
+    embedded_emulator: bool = Field(
+        False,
+        description="Serve sim through the Bybit emulator in-process and trade on it through "
+        "ccxt (needs id bybit).",
+    )
+    timeout_ms: Annotated[int, Field(ge=500, le=120_000)] = Field(
+        10_000, description="Timeout of each HTTP request, in milliseconds."
+    )
     # An order not found by its client id this long after it was persisted never arrived
     # (exchanges refuse requests older than their receive window, 5 s on Bybit).
-    order_lookup_grace_seconds: Annotated[float, Field(ge=0, le=3600)] = 60.0
-    allow_withdraw_permission: bool = False  # refuse keys that can withdraw unless True
-    pause_on_unavailable_seconds: Annotated[float, Field(ge=0, le=86_400)] = 60.0
+    order_lookup_grace_seconds: Annotated[float, Field(ge=0, le=3600)] = Field(
+        60.0,
+        description="An order not found by its client id this long after it was persisted "
+        "never arrived.",
+    )
+    allow_withdraw_permission: bool = Field(
+        False, description="Accept an API key that can withdraw (refused unless true)."
+    )
+    pause_on_unavailable_seconds: Annotated[float, Field(ge=0, le=86_400)] = Field(
+        60.0,
+        description="Pause trading this long when the exchange is unavailable (longer if it "
+        "says Retry-After).",
+    )
 
     @model_validator(mode="after")
     def _embedded_needs_sim(self) -> ExchangeConfig:
@@ -116,17 +191,36 @@ class SpotSourceConfig(Strict):
     which coins are counted from it (default: every coin it reports).
     """
 
-    exchange: Annotated[str, Field(min_length=1, max_length=64)]  # ccxt id, e.g. "binance"
-    name: Annotated[str, Field(min_length=1, max_length=64)] | None = None  # default: exchange
-    testnet: bool = True
-    url: str | None = None  # base URL override, e.g. a second local emulator
-    api_key_env: EnvVarName | None = None
-    secret_env: EnvVarName | None = None
-    api_key_file: ConfigPath | None = None
-    secret_file: ConfigPath | None = None
-    balance_params: dict[str, Any] | None = None  # default: the exchange's spot wallet params
-    assets: list[Coin] | None = None
-    timeout_ms: Annotated[int, Field(ge=500, le=120_000)] = 10_000
+    exchange: Annotated[str, Field(min_length=1, max_length=64)] = Field(
+        description="ccxt id of the exchange holding the coins, e.g. binance."
+    )
+    name: Annotated[str, Field(min_length=1, max_length=64)] | None = Field(
+        None, description="This source's label in records and messages (default: exchange)."
+    )
+    testnet: bool = Field(True, description="Read from the exchange's testnet.")
+    url: str | None = Field(None, description="Base URL override, e.g. a second local emulator.")
+    api_key_env: EnvVarName | None = Field(
+        None, description="Environment variable holding the API key (or api_key_file)."
+    )
+    secret_env: EnvVarName | None = Field(
+        None, description="Environment variable holding the API secret (or secret_file)."
+    )
+    api_key_file: ConfigPath | None = Field(
+        None, description="File holding the API key, read instead of api_key_env."
+    )
+    secret_file: ConfigPath | None = Field(
+        None, description="File holding the API secret, read instead of secret_env."
+    )
+    balance_params: dict[str, Any] | None = Field(
+        None,
+        description="Params of ccxt fetch_balance (default: the exchange's spot wallet params).",
+    )
+    assets: list[Coin] | None = Field(
+        None, description="Count only these coins (default: every coin it reports)."
+    )
+    timeout_ms: Annotated[int, Field(ge=500, le=120_000)] = Field(
+        10_000, description="Timeout of each HTTP request, in milliseconds."
+    )
 
     @property
     def label(self) -> str:
@@ -162,10 +256,21 @@ class SpotSourceConfig(Strict):
 
 
 class HoldingsConfig(Strict):
-    source: Literal["exchange", "none"] = "exchange"  # read spot balances from the exchange?
-    static: dict[Coin, NonNegativeDecimal] = Field(default_factory=dict)  # coins held elsewhere
+    """The spot coins to hedge: the exchange account's, coins held elsewhere, other accounts."""
+
+    source: Literal["exchange", "none"] = Field(
+        "exchange",
+        description="exchange: count the exchange account's spot balances; none: do not.",
+    )
+    static: dict[Coin, NonNegativeDecimal] = Field(
+        default_factory=dict,
+        description="Coins held elsewhere (e.g. a cold wallet), in coins by coin.",
+    )
     # More accounts whose spot coins are holdings (each with its own credentials).
-    sources: list[SpotSourceConfig] = Field(default_factory=list)
+    sources: list[SpotSourceConfig] = Field(
+        default_factory=list,
+        description="More accounts whose spot coins count as holdings (read-only).",
+    )
 
     @field_validator("sources")
     @classmethod

@@ -88,63 +88,149 @@ from bot.config.rule_config import RuleConfig as RuleConfig
 
 
 class HedgeConfig(Strict):
-    band: Fraction = Decimal("0.02")  # act only when |target - current| > band * target
-    min_order_usd: NonNegativeDecimal = Decimal(10)
-    leverage: Annotated[Decimal, Field(ge=1, le=100)] = Decimal(1)
-    margin_mode: Literal["isolated", "cross"] = "cross"
+    """How close the hedge is kept to its target, and the margin settings of the shorts."""
+
+    band: Fraction = Field(
+        Decimal("0.02"),
+        description="Act only when |target − current| exceeds this fraction of the target.",
+    )
+    min_order_usd: NonNegativeDecimal = Field(
+        Decimal(10), description="Orders smaller than this (USD) are not sent."
+    )
+    leverage: Annotated[Decimal, Field(ge=1, le=100)] = Field(
+        Decimal(1), description="Leverage set on every instrument the plan trades."
+    )
+    margin_mode: Literal["isolated", "cross"] = Field(
+        "cross", description="Margin mode set on every instrument the plan trades."
+    )
     # Maintenance margin rate of the exchange's first risk tier (Bybit inverse: 0.5 %), for our
     # own liquidation price; the exchange's own figure is used when it reports one.
-    maintenance_margin_rate: Annotated[Decimal, Field(gt=0, lt=Decimal("0.5"))] = Decimal("0.005")
-    maintenance_basis: Literal["entry", "mark"] = "mark"
+    maintenance_margin_rate: Annotated[Decimal, Field(gt=0, lt=Decimal("0.5"))] = Field(
+        Decimal("0.005"),
+        description="Maintenance margin rate for our own liquidation price (the exchange's "
+        "figure wins when it reports one).",
+    )
+    maintenance_basis: Literal["entry", "mark"] = Field(
+        "mark",
+        description="Maintenance margin measured on the position's value at entry or at mark.",
+    )
 
 
 class WatchConfig(Strict):
     """Market watch: events (for alerts) when a proxy's correlation or a perp's basis drifts."""
 
-    rho_floor: Fraction = Decimal("0.7")  # proxy correlation below this: breakdown
-    basis_threshold: Annotated[Decimal, Field(gt=0, le=1)] = Decimal("0.01")  # |perp/spot − 1|
+    rho_floor: Fraction = Field(
+        Decimal("0.7"),
+        description="A proxy hedge's correlation ρ below this raises a breakdown event.",
+    )
+    basis_threshold: Annotated[Decimal, Field(gt=0, le=1)] = Field(
+        Decimal("0.01"), description="|perp / spot − 1| above this raises a basis event."
+    )
 
 
 class HttpConfig(Strict):
     """Health, readiness, status and metrics over HTTP (loopback by default)."""
 
-    enabled: bool = False
-    host: str = "127.0.0.1"
-    port: Annotated[int, Field(ge=0, le=65_535)] = 8080
-    token_env: EnvVarName | None = None  # when set: "Authorization: Bearer <token>" required
-    stale_after_ticks: Annotated[float, Field(ge=1)] = 3.0  # /healthz: last tick older: 503
+    enabled: bool = Field(
+        False, description="Serve /healthz, /readyz, /status and /metrics over HTTP."
+    )
+    host: str = Field("127.0.0.1", description="Bind address (0.0.0.0 inside a container).")
+    port: Annotated[int, Field(ge=0, le=65_535)] = Field(8080, description="TCP port.")
+    token_env: EnvVarName | None = Field(
+        None,
+        description="Environment variable holding a bearer token; when set, every route but "
+        '/healthz needs "Authorization: Bearer <token>".',
+    )
+    stale_after_ticks: Annotated[float, Field(ge=1)] = Field(
+        3.0, description="/healthz answers 503 when the last tick is older than this many ticks."
+    )
 
 
 class LimitsConfig(Strict):
-    max_order_usd: PositiveDecimal = Decimal(100_000)
-    max_total_short_usd: PositiveDecimal = Decimal(1_000_000)
-    oversize: Literal["split", "clamp"] = "split"  # an order above max_order_usd
+    """Hard limits on what the plan may send, and the kill switch."""
+
+    max_order_usd: PositiveDecimal = Field(
+        Decimal(100_000), description="No single order above this (USD); see oversize."
+    )
+    max_total_short_usd: PositiveDecimal = Field(
+        Decimal(1_000_000),
+        description="Cap on the sum of all shorts after the plan (USD); increases are clamped, "
+        "reductions always allowed.",
+    )
+    oversize: Literal["split", "clamp"] = Field(
+        "split",
+        description="An order above max_order_usd: split into several, or clamp it and finish "
+        "next tick.",
+    )
     # Kill switch: while this file exists, or this environment variable is "1", no order may
     # add exposure; reduce-only orders still go out.
-    kill_switch_file: ConfigPath | None = None
-    kill_switch_env: EnvVarName | None = "HEDGEBOT_KILL"
+    kill_switch_file: ConfigPath | None = Field(
+        None,
+        description="Kill switch: while this file exists, only reduce-only orders are sent.",
+    )
+    kill_switch_env: EnvVarName | None = Field(
+        "HEDGEBOT_KILL",
+        description='Kill switch: while this environment variable is "1", only reduce-only '
+        "orders are sent.",
+    )
 
 
 class ExecutionConfig(Strict):
     """How orders are worked: at market, or as limits near the mark that fall back to market."""
 
-    style: Literal["market", "limit"] = "market"
-    limit_offset: Annotated[Decimal, Field(ge=0, le=Decimal("0.05"))] = Decimal("0.0005")
-    post_only: bool = True  # pay maker fees where the exchange supports it
-    reprice_after_seconds: Annotated[float, Field(gt=0)] = 30.0
-    market_after_seconds: Annotated[float, Field(gt=0)] = 120.0
+    style: Literal["market", "limit"] = Field(
+        "market",
+        description="Send orders at market, or as passive limits near the mark that fall back "
+        "to market.",
+    )
+    limit_offset: Annotated[Decimal, Field(ge=0, le=Decimal("0.05"))] = Field(
+        Decimal("0.0005"),
+        description="style limit: distance of the limit price from the mark, on the passive "
+        "side (fraction).",
+    )
+    post_only: bool = Field(
+        True, description="style limit: post-only, to pay maker fees where the exchange has them."
+    )
+    reprice_after_seconds: Annotated[float, Field(gt=0)] = Field(
+        30.0,
+        description="style limit: cancel a resting limit after this long; the next plan "
+        "re-prices the rest.",
+    )
+    market_after_seconds: Annotated[float, Field(gt=0)] = Field(
+        120.0,
+        description="style limit: once a symbol has been worked this long, send the remainder "
+        "at market.",
+    )
     # Refuse a market order when last and mark disagree by more than this fraction.
-    max_slippage: Annotated[Decimal, Field(gt=0, le=Decimal("0.5"))] = Decimal("0.01")
+    max_slippage: Annotated[Decimal, Field(gt=0, le=Decimal("0.5"))] = Field(
+        Decimal("0.01"),
+        description="Hold a market order while last and mark price differ by more than this "
+        "fraction.",
+    )
 
 
 class ScheduleConfig(Strict):
-    interval_seconds: Annotated[float, Field(gt=0, le=86_400)] = 60.0
-    misfire_grace_seconds: Annotated[int, Field(ge=1)] = 30
-    shutdown_grace_seconds: Annotated[float, Field(gt=0, le=3600)] = 30.0  # SIGTERM: finish tick
+    """When ticks run."""
+
+    interval_seconds: Annotated[float, Field(gt=0, le=86_400)] = Field(
+        60.0, description="Seconds between ticks."
+    )
+    misfire_grace_seconds: Annotated[int, Field(ge=1)] = Field(
+        30, description="A tick that starts this much late still runs; later, it is skipped."
+    )
+    shutdown_grace_seconds: Annotated[float, Field(gt=0, le=3600)] = Field(
+        30.0, description="On SIGTERM, how long the tick in flight may take to finish."
+    )
 
 
 class DatabaseConfig(Strict):
-    url: str = DEFAULT_DATABASE_URL
+    """Where everything is recorded."""
+
+    url: str = Field(
+        DEFAULT_DATABASE_URL,
+        description="SQLAlchemy URL: sqlite+aiosqlite:///FILE or "
+        "postgresql+asyncpg://user@host/db.",
+    )
 
     @field_validator("url")
     @classmethod
@@ -164,8 +250,14 @@ class DatabaseConfig(Strict):
 
 
 class LoggingConfig(Strict):
-    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
-    format: Literal["auto", "json", "console"] = "auto"
+    """The structured log."""
+
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        "INFO", description="Lowest level logged."
+    )
+    format: Literal["auto", "json", "console"] = Field(
+        "auto", description="auto: JSON when not on a terminal, console text on one."
+    )
 
 
 AccountName = Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]{1,64}$")]
@@ -175,35 +267,78 @@ class AccountConfig(Strict):
     """Another account hedged by the same daemon (``accounts:``). The sections it leaves out
     (holdings, hedge, limits, execution, watch, collateral) are taken from the top level."""
 
-    name: AccountName
-    exchange: ExchangeConfig
-    rules: list[RuleConfig] = Field(min_length=1)
-    holdings: HoldingsConfig | None = None
-    hedge: HedgeConfig | None = None
-    limits: LimitsConfig | None = None
-    execution: ExecutionConfig | None = None
-    watch: WatchConfig | None = None
-    collateral: CollateralConfig | None = None
+    name: AccountName = Field(
+        description="The account's name in records, alerts and metrics ('default' is taken)."
+    )
+    exchange: ExchangeConfig = Field(description="This account's exchange and credentials.")
+    rules: list[RuleConfig] = Field(min_length=1, description="This account's hedge rules.")
+    holdings: HoldingsConfig | None = Field(
+        None, description="This account's holdings (default: the top-level section)."
+    )
+    hedge: HedgeConfig | None = Field(
+        None, description="This account's hedge settings (default: the top-level section)."
+    )
+    limits: LimitsConfig | None = Field(
+        None, description="This account's limits (default: the top-level section)."
+    )
+    execution: ExecutionConfig | None = Field(
+        None, description="This account's execution style (default: the top-level section)."
+    )
+    watch: WatchConfig | None = Field(
+        None, description="This account's market watch (default: the top-level section)."
+    )
+    collateral: CollateralConfig | None = Field(
+        None, description="This account's margin policy (default: the top-level section)."
+    )
 
 
 class Config(Strict):
     """One daemon's config. The top-level ``exchange``/``rules`` are the account ``default``;
     ``accounts:`` adds more, each with its own exchange keys, holdings and rules."""
 
-    exchange: ExchangeConfig
-    holdings: HoldingsConfig = Field(default_factory=HoldingsConfig)
-    rules: list[RuleConfig] = Field(min_length=1)
-    hedge: HedgeConfig = Field(default_factory=HedgeConfig)
-    limits: LimitsConfig = Field(default_factory=LimitsConfig)
-    execution: ExecutionConfig = Field(default_factory=ExecutionConfig)
-    watch: WatchConfig = Field(default_factory=WatchConfig)
-    collateral: CollateralConfig = Field(default_factory=CollateralConfig)
-    schedule: ScheduleConfig = Field(default_factory=ScheduleConfig)
-    database: DatabaseConfig = Field(default_factory=DatabaseConfig)
-    logging: LoggingConfig = Field(default_factory=LoggingConfig)
-    alerts: AlertsConfig = Field(default_factory=AlertsConfig)
-    accounts: list[AccountConfig] = Field(default_factory=list)
-    http: HttpConfig = Field(default_factory=HttpConfig)
+    exchange: ExchangeConfig = Field(
+        description="The exchange of the account 'default': venue, credentials, simulator."
+    )
+    holdings: HoldingsConfig = Field(
+        default_factory=HoldingsConfig, description="Where the spot coins to hedge are."
+    )
+    rules: list[RuleConfig] = Field(
+        min_length=1, description="Hedge rules, at most one per asset; kind selects the rule."
+    )
+    hedge: HedgeConfig = Field(
+        default_factory=HedgeConfig, description="Band, order minimum, leverage, margin mode."
+    )
+    limits: LimitsConfig = Field(
+        default_factory=LimitsConfig, description="Order and total caps, kill switch."
+    )
+    execution: ExecutionConfig = Field(
+        default_factory=ExecutionConfig, description="How orders are worked: market or limit."
+    )
+    watch: WatchConfig = Field(
+        default_factory=WatchConfig, description="Events on proxy correlation and perp basis."
+    )
+    collateral: CollateralConfig = Field(
+        default_factory=CollateralConfig,
+        description="Liquidation distance kept, and whether coins may be moved or converted.",
+    )
+    schedule: ScheduleConfig = Field(
+        default_factory=ScheduleConfig, description="Tick interval and shutdown grace."
+    )
+    database: DatabaseConfig = Field(
+        default_factory=DatabaseConfig, description="Where everything is recorded."
+    )
+    logging: LoggingConfig = Field(
+        default_factory=LoggingConfig, description="Log level and format."
+    )
+    alerts: AlertsConfig = Field(
+        default_factory=AlertsConfig, description="Alerts over MQTT and Apprise (off by default)."
+    )
+    accounts: list[AccountConfig] = Field(
+        default_factory=list, description="More accounts hedged by the same daemon."
+    )
+    http: HttpConfig = Field(
+        default_factory=HttpConfig, description="Health, readiness, status and metrics over HTTP."
+    )
 
     @field_validator("accounts")
     @classmethod

@@ -34,13 +34,21 @@ CollateralMode = Literal["neutral", "ignore"]
 class RatioRuleConfig(Strict):
     """``kind: ratio`` (the default): hedge ``ratio`` of the asset on one instrument (β = 1)."""
 
-    asset: Coin
-    ratio: Fraction
-    instrument: str | None = None  # default: the asset's own inverse perpetual
-    kind: Literal["ratio"] = "ratio"
+    asset: Coin = Field(description="The coin to hedge.")
+    ratio: Fraction = Field(description="Share of the asset's exposure to hedge (1 = all of it).")
+    instrument: str | None = Field(
+        None,
+        description="Market symbol to short, e.g. SOL/USD:SOL (default: the asset's own inverse "
+        "perpetual).",
+    )
+    kind: Literal["ratio"] = Field("ratio", description="Rule kind (ratio is the default).")
     # The coin margining this rule's hedge (when it has no rule of its own): hedged USD-neutral
     # on its own inverse perp ("neutral", hedging-math.md Example 2.2) or left alone ("ignore").
-    collateral: CollateralMode = "neutral"
+    collateral: CollateralMode = Field(
+        "neutral",
+        description="The margin coin, when it has no rule of its own: hedged USD-neutral on its "
+        "own perp, or ignored.",
+    )
 
 
 class BetaRuleConfig(Strict):
@@ -50,23 +58,54 @@ class BetaRuleConfig(Strict):
     with the highest ρ), a coin (its contract of type ``contract``) or an exact market symbol.
     """
 
-    kind: Literal["beta"]
-    asset: Coin
-    ratio: Fraction
-    hedge_with: Annotated[str, Field(min_length=1, max_length=100)] = "auto"
-    candidates: Annotated[list[Coin], Field(min_length=1)] = Field(
-        default_factory=lambda: ["BTC", "ETH"]
+    kind: Literal["beta"] = Field(description="Rule kind: beta.")
+    asset: Coin = Field(description="The coin to hedge.")
+    ratio: Fraction = Field(
+        description="Share of the asset's exposure to hedge, before β (1 = all of it)."
     )
-    contract: Literal["inverse_perp", "linear_perp", "inverse_future"] = "inverse_perp"
-    roll_hours_before_expiry: Annotated[float, Field(ge=0, le=24 * 90)] = 24.0
-    rho_floor: Fraction = Decimal("0.7")
-    on_low_rho: Literal["skip", "hedge_anyway"] = "skip"
-    switch_margin: Fraction = Decimal("0.02")  # ρ lead a new proxy needs to replace the current
-    estimator: BetaEstimatorConfig = Field(default_factory=BetaEstimatorConfig)
-    funding_modifier: FundingModifierConfig | None = None
-    windows: list[WindowConfig] = Field(default_factory=list)
-    vol_trigger: VolTriggerConfig | None = None
-    collateral: CollateralMode = "neutral"
+    hedge_with: Annotated[str, Field(min_length=1, max_length=100)] = Field(
+        "auto",
+        description="auto (own contract if listed, else the candidate with the highest ρ), a "
+        "coin, or a market symbol.",
+    )
+    candidates: Annotated[list[Coin], Field(min_length=1)] = Field(
+        default_factory=lambda: ["BTC", "ETH"],
+        description="Proxy coins hedge_with: auto chooses from.",
+    )
+    contract: Literal["inverse_perp", "linear_perp", "inverse_future"] = Field(
+        "inverse_perp", description="Contract type of the hedge coin to trade."
+    )
+    roll_hours_before_expiry: Annotated[float, Field(ge=0, le=24 * 90)] = Field(
+        24.0, description="inverse_future: roll to the next expiry this many hours before."
+    )
+    rho_floor: Fraction = Field(
+        Decimal("0.7"), description="Correlation ρ below which a proxy hedge is not held."
+    )
+    on_low_rho: Literal["skip", "hedge_anyway"] = Field(
+        "skip",
+        description="ρ below rho_floor: lift the hedge (skip), or keep hedging (with an event).",
+    )
+    switch_margin: Fraction = Field(
+        Decimal("0.02"), description="ρ lead a new proxy needs to replace the current one."
+    )
+    estimator: BetaEstimatorConfig = Field(
+        default_factory=BetaEstimatorConfig, description="How β and ρ are estimated."
+    )
+    funding_modifier: FundingModifierConfig | None = Field(
+        None, description="Lower the ratio while the short's funding costs too much."
+    )
+    windows: list[WindowConfig] = Field(
+        default_factory=list,
+        description="UTC time windows in which the rule hedges (none: always).",
+    )
+    vol_trigger: VolTriggerConfig | None = Field(
+        None, description="Hedge only while the asset's realized volatility is high."
+    )
+    collateral: CollateralMode = Field(
+        "neutral",
+        description="The margin coin, when it has no rule of its own: hedged USD-neutral on its "
+        "own perp, or ignored.",
+    )
 
     @field_validator("hedge_with")
     @classmethod

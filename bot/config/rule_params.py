@@ -65,14 +65,28 @@ class BetaEstimatorConfig(_Strict):
     when given, else ``interval``); ``half_life`` is in those bars too (EWMA only).
     """
 
-    interval: Timeframe = "1h"  # candles fetched
-    window: Annotated[int, Field(ge=2, le=100_000)] = 720  # returns used (30 days of hours)
-    method: Literal["ols", "ewma"] = "ols"
-    half_life: Annotated[float, Field(gt=0)] | None = None  # bars, EWMA only
-    aggregate_to: Timeframe | None = None  # e.g. "1d": daily returns from hourly candles
-    min_observations: Annotated[int, Field(ge=2)] | None = None  # default: half the window
-    max_age_hours: Annotated[float, Field(gt=0)] = 48.0  # newest return older: "stale"
-    refresh_minutes: Annotated[int, Field(ge=1, le=10_080)] = 60  # re-estimate this often
+    interval: Timeframe = Field("1h", description="Interval of the candles fetched.")
+    window: Annotated[int, Field(ge=2, le=100_000)] = Field(
+        720, description="Returns used, in bars (720 hours: 30 days)."
+    )
+    method: Literal["ols", "ewma"] = Field(
+        "ols", description="Estimator: ordinary least squares, or exponentially weighted."
+    )
+    half_life: Annotated[float, Field(gt=0)] | None = Field(
+        None, description="EWMA half-life in bars (needed by, and only for, method ewma)."
+    )
+    aggregate_to: Timeframe | None = Field(
+        None, description="Estimate on coarser returns, e.g. 1d: daily returns from 1h candles."
+    )
+    min_observations: Annotated[int, Field(ge=2)] | None = Field(
+        None, description="Fewest returns for an estimate (default: half the window)."
+    )
+    max_age_hours: Annotated[float, Field(gt=0)] = Field(
+        48.0, description="An estimate whose newest return is older than this is stale."
+    )
+    refresh_minutes: Annotated[int, Field(ge=1, le=10_080)] = Field(
+        60, description="Re-estimate this often."
+    )
 
     @property
     def interval_seconds(self) -> int:
@@ -114,11 +128,22 @@ class FundingModifierConfig(_Strict):
     rate pays the short, so its cost is negative).
     """
 
-    max_cost_annualized: Annotated[Decimal, Field(gt=-10, le=100)]  # e.g. 0.20 = 20 % a year
-    after_hours: Hours = 24.0  # the cost stays above max this long before the ratio drops
-    floor_ratio: Annotated[Decimal, Field(ge=0, le=1)] = Decimal(0)
-    restore_below_annualized: Annotated[Decimal, Field(gt=-10, le=100)]
-    restore_after_hours: Hours = 24.0  # the cost stays below restore this long
+    max_cost_annualized: Annotated[Decimal, Field(gt=-10, le=100)] = Field(
+        description="Annualized funding cost of the short above which the ratio drops "
+        "(0.20 = 20 % a year)."
+    )
+    after_hours: Hours = Field(
+        24.0, description="The cost stays above max_cost_annualized this long before it drops."
+    )
+    floor_ratio: Annotated[Decimal, Field(ge=0, le=1)] = Field(
+        Decimal(0), description="The ratio the rule drops to while funding is too expensive."
+    )
+    restore_below_annualized: Annotated[Decimal, Field(gt=-10, le=100)] = Field(
+        description="Annualized cost below which the ratio is restored (below max_cost_annualized)."
+    )
+    restore_after_hours: Hours = Field(
+        24.0, description="The cost stays below restore_below_annualized this long first."
+    )
 
     @model_validator(mode="after")
     def _hysteresis(self) -> FundingModifierConfig:
@@ -137,12 +162,22 @@ class WindowConfig(_Strict):
     ``at`` (HH:MM UTC) and ``duration_hours``; ``weekly`` also needs ``day`` (mon..sun).
     """
 
-    every: Literal["once", "daily", "weekly"]
-    start: UtcTimestamp | None = None
-    end: UtcTimestamp | None = None
-    day: Weekday | None = None
-    at: ClockTime | None = None
-    duration_hours: Annotated[float, Field(gt=0, le=24 * 7)] | None = None
+    every: Literal["once", "daily", "weekly"] = Field(
+        description="once (start, end), daily (at, duration_hours) or weekly (day too)."
+    )
+    start: UtcTimestamp | None = Field(
+        None, description="every once: when the window opens (ISO timestamp with offset)."
+    )
+    end: UtcTimestamp | None = Field(
+        None, description="every once: when it closes (ISO timestamp with offset)."
+    )
+    day: Weekday | None = Field(None, description="every weekly: the day it opens.")
+    at: ClockTime | None = Field(
+        None, description="every daily or weekly: the UTC time it opens (HH:MM)."
+    )
+    duration_hours: Annotated[float, Field(gt=0, le=24 * 7)] | None = Field(
+        None, description="every daily (at most 24) or weekly: how long it stays open."
+    )
 
     @model_validator(mode="after")
     def _fields_for_kind(self) -> WindowConfig:
@@ -185,10 +220,16 @@ class WindowConfig(_Strict):
 class VolTriggerConfig(_Strict):
     """Hedge while the asset's realized volatility is high (annualized, hourly log returns)."""
 
-    window_hours: Annotated[int, Field(ge=2, le=24 * 366)] = 24
-    enter_above: Annotated[float, Field(gt=0)]  # e.g. 1.2 = 120 % a year
-    exit_below: Annotated[float, Field(gt=0)]
-    min_active_hours: Hours = 0.0  # once on, stay on at least this long
+    window_hours: Annotated[int, Field(ge=2, le=24 * 366)] = Field(
+        24, description="Hours of hourly returns the volatility is measured over."
+    )
+    enter_above: Annotated[float, Field(gt=0)] = Field(
+        description="Start hedging above this annualized volatility (1.2 = 120 % a year)."
+    )
+    exit_below: Annotated[float, Field(gt=0)] = Field(
+        description="Stop hedging below this annualized volatility (below enter_above)."
+    )
+    min_active_hours: Hours = Field(0.0, description="Once on, stay on at least this long.")
 
     @model_validator(mode="after")
     def _hysteresis(self) -> VolTriggerConfig:
