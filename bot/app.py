@@ -6,8 +6,10 @@ import asyncio
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 
 import structlog
+from sqlalchemy.engine import make_url
 
 from bot.config.models import Config
 from bot.config.secrets import resolve_credentials
@@ -208,6 +210,55 @@ async def open_service(
         await service.close()
         raise
     return service
+
+
+SQLITE_SIDE_FILES = ("-wal", "-shm", "-journal")
+
+
+async def start_fresh_record(config: Config) -> str | None:
+    """Start a fresh record when every account trades on an embedded emulator; the line that
+    tells the operator what became of the database (None: not such a daemon, nothing to say).
+
+    The embedded emulator's exchange is built from ``exchange.sim`` at every start and dies with
+    the process, so nothing an earlier record holds (positions, orders, fills, tick ids) exists
+    on it: continuing that record would mix two exchanges in ``hedgebot status`` and have the
+    reconciler look up orders this exchange never saw. A SQLite file is therefore moved aside to
+    ``<file>.previous`` (one earlier run kept, its WAL files with it), unless a running hedgebot
+    holds an account lock on it. A PostgreSQL database is never reset: the line says it goes on.
+    """
+    accounts = config.account_configs()
+    if not all(account.exchange.embedded_emulator for _, account in accounts):
+        return None
+    url = config.database.url
+    database = make_url(url).database
+    if not url.startswith("sqlite"):
+        return "record: continues the PostgreSQL database (only a SQLite file starts afresh)"
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    locks = [account_lock(url, name) for name, _ in accounts]
+    try:
+        for lock in locks:
+            if not await lock.try_acquire():
+                return f"record: continues {database}: another hedgebot is running on it"
+        return _move_aside(database)
+    finally:
+        for lock in locks:
+            await lock.release()
+
+
+def _move_aside(database: str) -> str:
+    """Move the SQLite file ``database`` (and its WAL files) to ``<file>.previous``."""
+    path = Path(database).expanduser()
+    if not path.exists():
+        return f"record: {database}, new (the embedded exchange starts afresh every run)"
+    previous = path.with_name(f"{path.name}.previous")
+    for suffix in ("", *SQLITE_SIDE_FILES):
+        kept = previous.with_name(previous.name + suffix)
+        kept.unlink(missing_ok=True)
+        current = path.with_name(path.name + suffix)
+        if current.exists():
+            current.replace(kept)
+    return f"record: {database}, new; the previous run's is now {database}.previous"
 
 
 async def plan_once(config: Config, environ: Mapping[str, str]) -> Decision:

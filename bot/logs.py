@@ -1,16 +1,25 @@
-"""Structured logging: JSON in the service, readable in a terminal, secrets scrubbed."""
+"""Structured logging: JSON in the service, readable in a terminal, secrets scrubbed.
+
+``configure_logging(..., log_file=PATH)`` (``hedgebot run`` on a terminal) appends every event
+as a JSON line to PATH and shows only WARNING and above on stderr, so that the tick summary on
+stdout stays readable; without it every event goes to stderr as before.
+"""
 
 from __future__ import annotations
 
+import json
 import logging
 import sys
 from collections.abc import MutableMapping
-from typing import Any, Literal
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO, Any, Literal
 
 import structlog
 
 _SECRETS: set[str] = set()
 _REDACTED = "***"
+_log_stream: IO[str] | None = None  # the open log file, when events go to one
 
 
 def register_secret(value: str) -> None:
@@ -48,16 +57,36 @@ def scrub_text(text: str) -> str:
 
 
 def configure_logging(
-    level: str = "INFO", fmt: Literal["auto", "json", "console"] = "auto"
+    level: str = "INFO",
+    fmt: Literal["auto", "json", "console"] = "auto",
+    *,
+    log_file: Path | None = None,
+    terminal_level: str = "WARNING",
 ) -> None:
-    """Configure structlog (and stdlib logging, which ccxt and SQLAlchemy use)."""
+    """Configure structlog (and stdlib logging, which ccxt and SQLAlchemy use).
+
+    Without ``log_file`` every event at ``level`` or above goes to stderr: JSON when ``fmt`` is
+    json (or auto off a terminal), readable otherwise. With it, every such event is appended to
+    ``log_file`` as one JSON line (exact values, as in the service) and only those at
+    ``terminal_level`` or above also reach stderr.
+    """
+    global _log_stream
     use_json = fmt == "json" or (fmt == "auto" and not sys.stderr.isatty())
     renderer: Any = (
         structlog.processors.JSONRenderer(default=str)
         if use_json
         else structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
     )
+    if _log_stream is not None:
+        _log_stream.close()
+        _log_stream = None
     numeric_level = logging.getLevelName(level)
+    stderr_level = numeric_level
+    if log_file is not None:
+        log_file.parent.mkdir(parents=True, exist_ok=True)
+        _log_stream = log_file.open("a", encoding="utf-8", buffering=1)
+        stderr_level = max(numeric_level, logging.getLevelName(terminal_level))
+        renderer = _FileThenTerminal(_log_stream, renderer, stderr_level)
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
@@ -73,14 +102,65 @@ def configure_logging(
     )
     handler = _CurrentStderrHandler()
     handler.addFilter(_StdlibScrubber())
+    handler.setLevel(stderr_level)
+    handlers: list[logging.Handler] = [handler]
+    if _log_stream is not None:
+        handler.addFilter(_SchedulerInFileOnly())
+        to_file = logging.StreamHandler(_log_stream)
+        to_file.addFilter(_StdlibScrubber())
+        to_file.setFormatter(_JsonLineFormatter())
+        handlers.append(to_file)
     root = logging.getLogger()
-    root.handlers = [handler]
+    root.handlers = handlers
     root.setLevel(max(numeric_level, logging.INFO) if level != "DEBUG" else logging.DEBUG)
     # APScheduler reports every job run at INFO; our own tick events say more.
     logging.getLogger("apscheduler").setLevel(max(numeric_level, logging.WARNING))
     logging.getLogger("alembic").setLevel(max(numeric_level, logging.WARNING))
     # aiosqlite logs every statement from its worker thread at DEBUG: noise, not decisions.
     logging.getLogger("aiosqlite").setLevel(logging.WARNING)
+
+
+class _FileThenTerminal:
+    """structlog's last processor when events go to a file: append the event to it as a JSON
+    line, then hand it to ``terminal`` for stderr only at ``level`` or above (else drop it)."""
+
+    def __init__(self, stream: IO[str], terminal: Any, level: int) -> None:
+        self.stream = stream
+        self.json = structlog.processors.JSONRenderer(default=str)
+        self.terminal = terminal
+        self.level = level
+
+    def __call__(self, logger: Any, method: str, event_dict: MutableMapping[str, Any]) -> Any:
+        self.stream.write(f"{self.json(logger, method, dict(event_dict))!s}\n")
+        name = str(event_dict.get("level", method)).upper()
+        numeric = logging.getLevelName("WARNING" if name == "WARN" else name)
+        if not isinstance(numeric, int) or numeric < self.level:
+            raise structlog.DropEvent
+        return self.terminal(logger, method, event_dict)
+
+
+class _SchedulerInFileOnly(logging.Filter):
+    """APScheduler warns when a tick is still running as the next one is due, or starts late:
+    by design (a tick never overlaps itself, a late one is coalesced), so with a log file those
+    warnings stay in it and keep off the terminal; its errors still reach it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno >= logging.ERROR or not record.name.startswith("apscheduler")
+
+
+class _JsonLineFormatter(logging.Formatter):
+    """Stdlib records (ccxt, SQLAlchemy, asyncio) in the log file, as JSON lines like ours."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "event": record.getMessage(),
+            "logger": record.name,
+            "level": record.levelname.lower(),
+            "timestamp": datetime.fromtimestamp(record.created, UTC).isoformat(),
+        }
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        return json.dumps(entry, default=str)
 
 
 class _CurrentStderrHandler(logging.StreamHandler):  # type: ignore[type-arg]

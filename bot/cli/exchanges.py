@@ -4,25 +4,14 @@ from __future__ import annotations
 
 import json
 import sys
+import textwrap
 from typing import Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
+from bot.cli.status import TEXT, WORD, Cell, print_table
 from bot.exchange.profiles import PROFILES, ExchangeProfile, ccxt_available
-
-COLUMNS = (
-    ("exchange", "exchange"),
-    ("ccxt", "in ccxt"),
-    ("inverse_perps", "inverse perps"),
-    ("linear_perps", "linear perps"),
-    ("dated_futures", "dated futures"),
-    ("sandbox", "sandbox/demo"),
-    ("client_ids", "client ids"),
-    ("set_leverage", "set leverage"),
-    ("amount_unit", "order amount"),
-)
 
 
 def exchange_row(profile: ExchangeProfile) -> dict[str, Any]:
@@ -59,30 +48,54 @@ def exchange_rows() -> list[dict[str, Any]]:
     return [exchange_row(PROFILES[exchange_id]) for exchange_id in sorted(PROFILES)]
 
 
-def _cell(key: str, row: dict[str, Any]) -> str:
-    value = row[key]
-    if key == "ccxt":
-        return "yes" if value else "not available in installed ccxt"
-    if key == "sandbox":
-        return "none (live only)" if value == "none" else str(value)
-    if key == "client_ids":
-        return f"{value['param']} → {value['exchange_field']} ({value['lookup']})"
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    return str(value)
+def _yes(key: str) -> Cell:
+    return lambda row: "yes" if row[key] else "no"
+
+
+def _sandbox(row: dict[str, Any]) -> str:
+    return "none (live only)" if row["sandbox"] == "none" else str(row["sandbox"])
+
+
+def _client_id(key: str) -> Cell:
+    return lambda row: str(row["client_ids"][key])
+
+
+# Two tables of whole identifiers within 80 columns (two-line headers); an exchange missing
+# from the installed ccxt shows "no" under "in ccxt" and says so in its notes.
+MARKETS: tuple[tuple[str, str, Cell], ...] = (
+    ("exchange", TEXT, lambda row: str(row["exchange"])),
+    ("in\nccxt", WORD, _yes("ccxt")),
+    ("inverse\nperps", WORD, _yes("inverse_perps")),
+    ("linear\nperps", WORD, _yes("linear_perps")),
+    ("dated\nfutures", WORD, _yes("dated_futures")),
+    ("sandbox/\ndemo", TEXT, _sandbox),
+    ("set\nleverage", WORD, _yes("set_leverage")),
+)
+ORDERS: tuple[tuple[str, str, Cell], ...] = (
+    ("exchange", TEXT, lambda row: str(row["exchange"])),
+    ("order\namount", TEXT, lambda row: str(row["amount_unit"])),
+    ("client id\nsent as", TEXT, _client_id("param")),
+    ("looked up\nas", TEXT, _client_id("exchange_field")),
+    ("lookup", TEXT, _client_id("lookup")),
+)
 
 
 def print_exchanges(console: Console, rows: list[dict[str, Any]]) -> None:
-    table = Table(title="Supported exchanges (from bot/exchange/profiles.py)")
-    for _key, title in COLUMNS:
-        table.add_column(title)
-    for row in rows:
-        table.add_row(*(_cell(key, row) for key, _title in COLUMNS))
-    console.print(table)
+    print_table(console, "Supported exchanges (from bot/exchange/profiles.py)", rows, MARKETS)
+    print_table(console, "Orders and client order ids", rows, ORDERS)
+    width = max(console.width, 40)
     for row in rows:
         notes = [row["sandbox_note"], *row["quirks"]] if row["sandbox_note"] else row["quirks"]
         for note in notes:
-            console.print(f"{row['exchange']}: {note}", markup=False, highlight=False)
+            # wrapped between words only, continued under an indent
+            text = textwrap.fill(
+                f"{row['exchange']}: {note}",
+                width=width,
+                subsequent_indent="  ",
+                break_long_words=False,
+                break_on_hyphens=False,
+            )
+            console.print(text, markup=False, highlight=False, soft_wrap=True)
 
 
 def exchanges_command(

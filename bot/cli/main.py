@@ -142,6 +142,50 @@ def check_config(file: Annotated[Path, typer.Argument(help="YAML config file.")]
     )
 
 
+def run_log_file(config: Config, chosen: Path | None, *, verbose: bool) -> Path | None:
+    """Where ``run`` writes its structured log: ``--log-file``; on a terminal without
+    ``--verbose``, ``<database file>.log`` beside a SQLite database (else ./hedgebot.log);
+    None (everything on stderr, JSON off a terminal) otherwise."""
+    if chosen is not None:
+        return chosen
+    if verbose or not sys.stderr.isatty():
+        return None
+    from sqlalchemy.engine import make_url
+
+    url = config.database.url
+    database = make_url(url).database
+    if url.startswith("sqlite") and database and not database.startswith((":memory:", "file:")):
+        return Path(database).expanduser().with_suffix(".log")
+    return Path("hedgebot.log")
+
+
+def configure_run_logging(config: Config, chosen: Path | None, *, verbose: bool) -> None:
+    """Logging for ``run`` (see ``run_log_file``); on a terminal, say where the log goes."""
+    destination = run_log_file(config, chosen, verbose=verbose)
+    configure_logging(
+        config.logging.level,
+        config.logging.format,
+        log_file=destination,
+        terminal_level=config.logging.level if verbose else "WARNING",
+    )
+    if destination is not None and sys.stderr.isatty():
+        err.print(
+            f"logs: {destination} (warnings also here; --verbose: all here)",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
+
+
+async def start_record(config: Config, out: Console) -> None:
+    """A daemon on an embedded emulator starts a fresh record (``start_fresh_record``): say so."""
+    from bot.app import start_fresh_record
+
+    line = await start_fresh_record(config)
+    if line is not None:
+        out.print(line, markup=False, highlight=False, soft_wrap=True)
+
+
 @app.command()
 def run(
     config_path: ConfigOption,
@@ -149,20 +193,34 @@ def run(
         bool, typer.Option("--dry-run", help="Plan and record, send nothing.")
     ] = False,
     ticks: Annotated[int | None, typer.Option("--ticks", min=1, help="Stop after N ticks.")] = None,
+    verbose: Annotated[
+        bool,
+        typer.Option("--verbose", "-v", help="Every log event on stderr, also on a terminal."),
+    ] = False,
+    log_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--log-file",
+            help="Append the JSON log here, showing only warnings on stderr (default on a "
+            "terminal: beside the SQLite database, with the suffix .log).",
+        ),
+    ] = None,
 ) -> None:
     """Run the hedging daemon."""
     config = load_or_exit(config_path)
-    configure_logging(config.logging.level, config.logging.format)
+    configure_run_logging(config, log_file, verbose=verbose)
     from bot.app import build_rules, open_service
     from bot.daemon.runner import Daemon
 
     async def main() -> int:
+        out = Console()
+        await start_record(config, out)
         try:
             service = await open_service(config, dry_run=dry_run, environ=os.environ)
         except STARTUP_REFUSALS as exc:
             err.print(f"hedgebot will not start: {scrub_text(str(exc))}", markup=False)
             return EXIT_REFUSED
-        printer = tick_printer(Console())
+        printer = tick_printer(out)
         for hedger in service.hedgers:
             hedger.on_tick = printer
         bridges = await start_alerting(service)
@@ -299,3 +357,8 @@ def _register_status_command() -> None:
 
 
 _register_status_command()
+
+
+from bot.cli.config_reference import config_app  # noqa: E402
+
+app.add_typer(config_app, name="config")

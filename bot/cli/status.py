@@ -13,6 +13,7 @@ from typing import Annotated, Any
 
 import typer
 from rich import box
+from rich.cells import cell_len
 from rich.console import Console
 from rich.table import Table
 
@@ -63,8 +64,13 @@ def _coin(value: str | None) -> str:
     return format(Decimal(value).quantize(SATOSHI).normalize(), "f")
 
 
-def _percent(value: str | None) -> str:
-    return "-" if value is None else f"{Decimal(value) * 100:.2f}%"
+def _percent(value: str | None, places: int = 2) -> str:
+    return "-" if value is None else f"{Decimal(value) * 100:.{places}f}%"
+
+
+def _rate(value: str | None) -> str:
+    """A funding rate per settlement: percent to 4 places (0.0100%)."""
+    return _percent(value, 4)
 
 
 def _fixed(value: str | None, places: int = 4) -> str:
@@ -92,8 +98,9 @@ def _missing(row: dict[str, Any]) -> str:
 
 
 Cell = Callable[[dict[str, Any]], str]
-# Column kinds. Identifiers are never wrapped nor cut; when a table is too wide for the console
-# (rare: very large numbers, long dated-future symbols), words and numbers fold onto more lines.
+# Column kinds. Identifiers are never cut, and stay on one line; when a table is too wide for the
+# console (rare: very large numbers, long dated-future symbols), words and numbers fold onto more
+# lines (and identifiers too, whole, only on a console too narrow for them alone).
 TEXT = "text"  # an identifier
 WORD = "word"  # a state, a side: left-justified, may fold
 NUMBER = "number"  # right-justified, may fold
@@ -103,14 +110,29 @@ def _field(name: str, show: Callable[[str | None], str] = str) -> Cell:
     return lambda row: show(row.get(name))
 
 
-def _table(
+def _identifiers_fit(
+    width: int, columns: tuple[tuple[str, str, Cell], ...], texts: list[list[str]]
+) -> bool:
+    """Whether the identifier columns fit ``width`` whole, every other column folded to one
+    character (what the table can shrink to without cutting them)."""
+    needed = 2 * (len(columns) - 1)
+    for index, (header, kind, _cell) in enumerate(columns):
+        lines = [
+            line for text in (header, *(row[index] for row in texts)) for line in text.split("\n")
+        ]
+        needed += max(map(cell_len, lines)) if kind == TEXT else 1
+    return needed <= width
+
+
+def print_table(
     console: Console,
     title: str,
     rows: list[dict[str, Any]],
     columns: tuple[tuple[str, str, Cell], ...],
 ) -> None:
     """A compact table (two spaces between columns, no side borders: fits 80 columns for the
-    usual widths of these values, see ``TEXT``); an empty one prints ``title: none``."""
+    usual widths of these values, see ``TEXT``); an empty one prints ``title: none``. A header
+    may take two lines (``"set\\nleverage"``)."""
     if not rows:
         console.print(f"{title}: none", markup=False, highlight=False)
         return
@@ -122,15 +144,18 @@ def _table(
         pad_edge=False,
         collapse_padding=True,
     )
+    texts = [[cell(row) for _h, _k, cell in columns] for row in rows]
+    # on a console too narrow for the identifiers, they fold rather than being cut
+    whole = _identifiers_fit(console.width, columns, texts)
     for header, kind, _cell in columns:
         table.add_column(
             header,
             justify="right" if kind == NUMBER else "left",
-            no_wrap=kind == TEXT,
+            no_wrap=kind == TEXT and whole,
             overflow="fold",
         )
-    for row in rows:
-        table.add_row(*(cell(row) for _h, _k, cell in columns))
+    for cells in texts:
+        table.add_row(*cells)
     console.print(table)
 
 
@@ -145,7 +170,7 @@ def render(console: Console, state: dict[str, Any]) -> None:
         highlight=False,
     )
     assets = state.get("assets", [])
-    _table(
+    print_table(
         console,
         "Hedges (USD)",
         assets,
@@ -158,7 +183,7 @@ def render(console: Console, state: dict[str, Any]) -> None:
             ("drift", NUMBER, _field("drift", _percent)),
         ),
     )
-    _table(
+    print_table(
         console,
         "Hedge ratios",
         assets,
@@ -172,7 +197,7 @@ def render(console: Console, state: dict[str, Any]) -> None:
         ),
     )
     margin = state.get("margin", [])
-    _table(
+    print_table(
         console,
         "Margin (coins of the settle coin)",
         [row for row in margin if row.get("coin") is not None],
@@ -184,7 +209,7 @@ def render(console: Console, state: dict[str, Any]) -> None:
             ("required", NUMBER, _field("required", _coin)),
         ),
     )
-    _table(
+    print_table(
         console,
         "Liquidation and shortfall",
         margin,
@@ -196,7 +221,20 @@ def render(console: Console, state: dict[str, Any]) -> None:
             ("missing", NUMBER, _missing),
         ),
     )
-    _table(
+    print_table(
+        console,
+        "Funding (carry in USD at the last tick's prices; + received)",
+        state.get("funding", {}).get("instruments", []),
+        (
+            ("instrument", TEXT, _field("symbol")),
+            ("rate", NUMBER, _field("rate", _rate)),
+            ("annualised", NUMBER, _field("annualised", _percent)),
+            ("next (UTC)", TEXT, _field("next_funding_time", _time)),
+            ("today", NUMBER, _field("carry_today_usd", _usd)),
+            ("30 days", NUMBER, _field("carry_30d_usd", _usd)),
+        ),
+    )
+    print_table(
         console,
         "Collateral actions",
         state.get("collateral_actions", []),
@@ -209,7 +247,7 @@ def render(console: Console, state: dict[str, Any]) -> None:
             ("state", WORD, _field("state")),
         ),
     )
-    _table(
+    print_table(
         console,
         "Last orders",
         state.get("orders", []),
@@ -221,7 +259,7 @@ def render(console: Console, state: dict[str, Any]) -> None:
             ("state", WORD, _field("state")),
         ),
     )
-    _table(
+    print_table(
         console,
         "Open alerts",
         state.get("open_alerts", []),

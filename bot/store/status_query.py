@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -22,8 +23,12 @@ from bot.store.models import (
     TickRow,
 )
 from bot.store.rule_models import BetaEstimateRow, ControlRow, PositionRiskRow
+from strategies.collateral import STABLECOINS
 
 COLLATERAL_ACTIONS = 10  # the newest collateral actions shown
+RECENT_PAYMENTS = 10  # the newest funding payments listed
+CARRY_DAYS = 30  # the longer funding carry window
+DAYS_PER_YEAR = 365
 
 
 def _num(value: Decimal | None) -> str | None:
@@ -107,10 +112,83 @@ def _collateral(rows: Sequence[CollateralActionRow]) -> list[dict[str, Any]]:
     ]
 
 
+def _price(coin: str, prices: Mapping[str, Any]) -> Decimal | None:
+    """USD per ``coin`` at the last tick (a stablecoin without a price of its own: 1)."""
+    if coin in prices:
+        return Decimal(str(prices[coin]))
+    return Decimal(1) if coin in STABLECOINS else None
+
+
+def _usd(payments: Sequence[FundingPaymentRow], prices: Mapping[str, Any]) -> Decimal | None:
+    """The payments' coins at the last tick's prices (None when a coin has no price)."""
+    total = Decimal(0)
+    for payment in payments:
+        price = _price(payment.currency, prices)
+        if price is None:
+            return None
+        total += payment.amount * price
+    return total
+
+
+def _coins(payments: Sequence[FundingPaymentRow]) -> Decimal | None:
+    """The payments' coins summed (None when they settle in more than one coin)."""
+    if len({p.currency for p in payments}) > 1:
+        return None
+    return sum((p.amount for p in payments), Decimal(0))
+
+
+def _annualised(rate: Mapping[str, Any]) -> Decimal | None:
+    """A rate per settlement as a yearly rate: rate x settlements a day x 365."""
+    if rate.get("rate") is None or not rate.get("interval_hours"):
+        return None
+    per_day = Decimal(24) / Decimal(str(rate["interval_hours"]))
+    return Decimal(str(rate["rate"])) * per_day * DAYS_PER_YEAR
+
+
+def funding_carry(
+    rates: Mapping[str, Mapping[str, Any]],
+    payments: Sequence[FundingPaymentRow],
+    prices: Mapping[str, Any],
+    as_of: datetime,
+) -> list[dict[str, Any]]:
+    """Per instrument (those with a rate at the last tick, then those only paid): the rate, its
+    yearly equivalent, the next settlement, and the carry received (positive) or paid
+    (negative) over the UTC day of ``as_of`` and the ``CARRY_DAYS`` days up to it: the
+    recorded payments' coins summed, and valued in USD at the last tick's price of their coin
+    (the coins received are held as coins). ``payments``: at least those of the 30 days."""
+    day_start = as_of.replace(hour=0, minute=0, second=0, microsecond=0)
+    window_start = as_of - timedelta(days=CARRY_DAYS)
+    symbols = list(rates) + sorted({p.symbol for p in payments} - set(rates))
+    rows = []
+    for symbol in symbols:
+        month = [p for p in payments if p.symbol == symbol and window_start < p.ts <= as_of]
+        today = [p for p in month if p.ts >= day_start]
+        rate = rates.get(symbol, {})
+        rows.append(
+            {
+                "symbol": symbol,
+                "rate": rate.get("rate"),
+                "interval_hours": rate.get("interval_hours"),
+                "annualised": _num(_annualised(rate)),
+                "next_funding_time": rate.get("next_funding_time"),
+                "predicted_rate": rate.get("predicted_rate"),
+                "currency": month[0].currency if month else None,
+                "payments_today": len(today),
+                "payments_30d": len(month),
+                "carry_today": _num(_coins(today)),
+                "carry_30d": _num(_coins(month)),
+                "carry_today_usd": _num(_usd(today, prices)),
+                "carry_30d_usd": _num(_usd(month, prices)),
+            }
+        )
+    return rows
+
+
 async def account_status(engine: AsyncEngine, account: str, orders: int = 5) -> dict[str, Any]:
     """Exposure, target, hedge and drift per asset, β/ρ, margin per instrument (wallet, required,
-    liquidation, shortfall), funding, last orders, the newest collateral actions, open alerts and
-    the last tick time of ``account``, from its newest successful tick."""
+    liquidation, shortfall), funding (rates, carry today and over 30 days), last orders, the
+    newest collateral actions, open alerts and the last tick time of ``account``, from its
+    newest successful tick."""
     async with AsyncSession(engine) as session:
         last_tick = await session.scalar(
             select(TickRow).where(TickRow.account == account).order_by(TickRow.id.desc()).limit(1)
@@ -195,7 +273,18 @@ async def account_status(engine: AsyncEngine, account: str, orders: int = 5) -> 
                 select(FundingPaymentRow)
                 .where(FundingPaymentRow.account == account)
                 .order_by(FundingPaymentRow.ts.desc())
-                .limit(10)
+                .limit(RECENT_PAYMENTS)
+            )
+        ).all()
+        # the carry is counted up to the exchange's clock at the last tick (the replay's, too)
+        as_of = snapshot.taken_at if snapshot is not None else ok_tick.started_at
+        carried = (
+            await session.scalars(
+                select(FundingPaymentRow).where(
+                    FundingPaymentRow.account == account,
+                    FundingPaymentRow.ts > as_of - timedelta(days=CARRY_DAYS),
+                    FundingPaymentRow.ts <= as_of,
+                )
             )
         ).all()
         control = await session.scalar(
@@ -252,6 +341,13 @@ async def account_status(engine: AsyncEngine, account: str, orders: int = 5) -> 
             "collateral_actions": _collateral(collateral),
             "funding": {
                 "rates": snapshot.funding if snapshot is not None else {},
+                "as_of": as_of.isoformat(),
+                "instruments": funding_carry(
+                    snapshot.funding if snapshot is not None else {},
+                    carried,
+                    snapshot.prices if snapshot is not None else {},
+                    as_of,
+                ),
                 "recent_payments": [
                     {
                         "symbol": p.symbol,

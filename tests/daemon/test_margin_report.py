@@ -4,6 +4,7 @@ Prometheus gauges and the ``margin_state`` rows."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from decimal import Decimal
@@ -61,7 +62,8 @@ async def runtime(
 def printed(outcome: TickOutcome) -> list[str]:
     console = Console(record=True, width=200)
     tick_printer(console)(outcome)
-    return [line.strip() for line in console.export_text().splitlines()]
+    text = re.sub(r"\n {6,}", " ", console.export_text())  # join wrapped continuation lines
+    return [line.strip() for line in text.splitlines()]
 
 
 def gauges(metrics: Metrics) -> dict[tuple[str, str], float]:

@@ -156,7 +156,8 @@ def test_status_and_run_show_a_shortfall(tmp_path: Path) -> None:
     config = margin_config(tmp_path, "none")
     dry = run_cli("run", "--config", str(config), "--ticks", "1", "--dry-run")
     assert dry.returncode == 0, dry.stderr
-    (line,) = [line.strip() for line in dry.stdout.splitlines() if "shortfall" in line]
+    unwrapped = re.sub(r"\n {6,}", " ", dry.stdout)  # join wrapped continuation lines
+    (line,) = [line.strip() for line in unwrapped.splitlines() if "shortfall" in line]
     assert re.fullmatch(
         r"margin shortfall BTC/USD:BTC: carries [\d,]+\.\d\d of 102,500\.00 USD; "
         r"0\.\d{1,8} BTC missing",
