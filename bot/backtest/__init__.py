@@ -11,8 +11,10 @@ step per candle, through the same decision code as the daemon (``bot.daemon.deci
     result.effectiveness, result.ceiling, result.costs.fees
 
 Modules: ``data`` (finding and loading a data folder), ``candles``/``funding`` (file formats),
-``runner`` (the loop), ``snapshot``/``estimates``/``decision`` (the daemon's inputs and decision,
-made fast), ``metrics``/``result`` (numbers), ``report``/``plot`` (output).
+``runner`` (the loop), ``snapshot``/``estimates``/``decision``/``wallets`` (the daemon's inputs
+and decision, made fast; ``wallets``: the margin pre-checks), ``collateral`` (the collateral
+policy's actions on the engine, and its daily usage), ``metrics``/``result`` (numbers),
+``report``/``plot`` (output).
 """
 
 from __future__ import annotations

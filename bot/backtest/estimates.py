@@ -55,13 +55,30 @@ class LazyBetas(Mapping[BetaKey, BetaEstimate]):
         self._compute = compute
         self._entries: dict[BetaKey, _Due] = {}
         self.computed = 0
+        self._pending = 0  # entries scheduled and not computed yet
+        self._plain: dict[BetaKey, BetaEstimate] | None = None  # see ``view``
 
     def schedule(self, request: BetaRequest, now: datetime) -> None:
         entry = self._entries.get(request.key)
         if entry is None:
             self._entries[request.key] = _Due(request, now)
+            self._pending += 1
         else:
+            if entry.estimate is not None:
+                self._pending += 1
             entry.at, entry.estimate = now, None
+        self._plain = None
+
+    def view(self) -> Mapping[BetaKey, BetaEstimate]:
+        """What rules read: this mapping while some entry is still to be computed on first
+        read; once all are, a plain dict of the same entries in the same order (a rule's
+        ``get`` is then a dict's), until the next ``schedule``."""
+        if self._pending:
+            return self
+        plain = self._plain
+        if plain is None:
+            plain = self._plain = {key: self[key] for key in self._entries}
+        return plain
 
     def due_at(self, key: BetaKey) -> datetime | None:
         """When ``key`` last fell due (None: never)."""
@@ -73,6 +90,7 @@ class LazyBetas(Mapping[BetaKey, BetaEstimate]):
         if entry.estimate is None:
             entry.estimate = self._compute(entry.request, entry.at)
             self.computed += 1
+            self._pending -= 1
         return entry.estimate
 
     @overload
@@ -84,7 +102,11 @@ class LazyBetas(Mapping[BetaKey, BetaEstimate]):
     def get(self, key: BetaKey, /, default: object = None) -> object:
         # ``Mapping.get`` goes through ``__getitem__`` and an exception handler: rules call
         # this every tick for every proxy.
-        return default if key not in self._entries else self[key]
+        entry = self._entries.get(key)
+        if entry is None:
+            return default
+        estimate = entry.estimate
+        return self[key] if estimate is None else estimate
 
     def __iter__(self) -> Iterator[BetaKey]:
         return iter(self._entries)
@@ -104,6 +126,7 @@ class Estimates:
         self.vols: dict[str, float] = {}
         self.due = 0  # β estimates that fell due (``betas.computed`` of them were read)
         self._vols_at: dict[str, datetime] = {}
+        self._next_beta: datetime | None = None  # no β falls due before this (None: ask)
         self.history = History(feed)
 
     @property
@@ -112,16 +135,13 @@ class Estimates:
 
     def refresh(self, now: datetime) -> None:
         """Re-estimate every due β and volatility (see the module docstring)."""
-        now_s = to_epoch(now)
-        betas = self.betas
-        for request, key in self._beta_keys:
-            if due_since(request, betas.due_at(key), now):
-                betas.schedule(request, now)
-                self.due += 1
+        if self._next_beta is None or now >= self._next_beta:
+            self._refresh_betas(now)
         for vol in self.vol_requests:
             last = self._vols_at.get(vol.coin)
             if last is not None and now - last < VOL_REFRESH:
                 continue
+            now_s = to_epoch(now)
             series = self.closes(vol.coin, vol.interval_seconds, vol.candles_needed, now_s)
             value = realized_vol(
                 series,
@@ -135,6 +155,22 @@ class Estimates:
                 self.vols.pop(vol.coin, None)
             else:
                 self.vols[vol.coin] = value
+
+    def _refresh_betas(self, now: datetime) -> None:
+        """Schedule every due β (``due_since``); ``_next_beta``: the earliest instant one falls
+        due again (``due_since`` is ``now − estimated_at >= refresh``), before which no tick
+        needs to ask."""
+        betas = self.betas
+        upcoming: datetime | None = None
+        for request, key in self._beta_keys:
+            if due_since(request, betas.due_at(key), now):
+                betas.schedule(request, now)
+                self.due += 1
+            at = betas.due_at(key)
+            if at is not None:
+                due = at + request.params.refresh
+                upcoming = due if upcoming is None else min(upcoming, due)
+        self._next_beta = upcoming
 
     def _estimate(self, request: BetaRequest, now: datetime) -> BetaEstimate:
         """``estimate_for`` on the candles the daemon would fetch at ``now``."""

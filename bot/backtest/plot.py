@@ -1,8 +1,10 @@
 """Charts of a backtest: PNG through matplotlib's Agg backend (no display needed).
 
-Three panels over time: the hedged and unhedged book values, the short held per instrument, and
-the cumulative fees and net funding. A file name ending in ``.html`` gets a small page with the
-same chart embedded and the run's figures beside it.
+Four panels over time: the hedged and unhedged book values, the short held per instrument, the
+cumulative fees and net funding, and each margin wallet's equity against what its short
+requires at the minimum liquidation distance (USD; ticks with a margin shortfall shaded). A file
+name ending in ``.html`` gets a small page with the same chart embedded and the run's figures
+beside it.
 """
 
 from __future__ import annotations
@@ -12,10 +14,14 @@ import html
 import io
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from bot.backtest.result import BacktestResult, to_json
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
 
 MAX_POINTS = 5000  # more ticks than this are thinned evenly for drawing
 
@@ -38,7 +44,7 @@ def render_png(result: BacktestResult) -> bytes:
     series = result.series
     keep = np.unique(np.linspace(0, series.times.size - 1, MAX_POINTS).astype(np.int64))
     when = series.times[keep].astype("datetime64[s]")
-    figure, (values, shorts, costs) = plt.subplots(3, 1, figsize=(11, 9), sharex=True)
+    figure, (values, shorts, costs, margin) = plt.subplots(4, 1, figsize=(11, 12), sharex=True)
     values.plot(when, series.unhedged[keep], label="unhedged", color="tab:red", linewidth=1)
     values.plot(when, series.hedged[keep], label="hedged", color="tab:blue", linewidth=1)
     values.set_ylabel("book value (USD)")
@@ -56,7 +62,8 @@ def render_png(result: BacktestResult) -> bytes:
     costs.axhline(0, color="grey", linewidth=0.5)
     costs.set_ylabel("cumulative USD")
     costs.legend(loc="upper left")
-    for axis in (values, shorts, costs):
+    _margin_panel(margin, result, when, keep)
+    for axis in (values, shorts, costs, margin):
         axis.grid(alpha=0.3)
     figure.autofmt_xdate()
     figure.tight_layout()
@@ -64,6 +71,39 @@ def render_png(result: BacktestResult) -> bytes:
     figure.savefig(buffer, format="png", dpi=100)
     plt.close(figure)
     return buffer.getvalue()
+
+
+def _margin_panel(axis: Axes, result: BacktestResult, when: Any, keep: Any) -> None:
+    """Equity (solid) and requirement (dashed) per margin coin; shortfall ticks shaded."""
+    series = result.series
+    for coin in sorted(series.margin_equity):
+        (line,) = axis.plot(
+            when, series.margin_equity[coin][keep], label=f"{coin} equity", linewidth=1
+        )
+        axis.plot(
+            when,
+            series.margin_required[coin][keep],
+            label=f"{coin} required",
+            linewidth=1,
+            linestyle="--",
+            color=line.get_color(),
+        )
+    if series.shortfall.size and series.shortfall.any():
+        axis.fill_between(
+            when,
+            0,
+            1,
+            where=series.shortfall[keep],
+            transform=axis.get_xaxis_transform(),
+            color="tab:red",
+            alpha=0.12,
+            label="margin shortfall",
+        )
+    axis.set_ylabel("margin (USD)")
+    if series.margin_equity:
+        axis.legend(loc="upper left")
+    else:
+        axis.text(0.5, 0.5, "no coin-margined short", transform=axis.transAxes, ha="center")
 
 
 def _page(result: BacktestResult, png: bytes) -> str:

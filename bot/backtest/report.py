@@ -1,9 +1,14 @@
-"""Terminal output of backtests (rich tables): one run, or several side by side."""
+"""Terminal output of backtests (rich tables): one run, or several side by side.
+
+Rows fit an 80-column terminal: labels up to 30 characters, values up to about 40 (margin rows
+name the coin in the label: one row per margin coin that carried a short)."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from decimal import Decimal
+from functools import partial
 
 from rich.console import Console
 from rich.table import Table
@@ -16,6 +21,10 @@ MAX_LISTED = 10  # gaps and refused orders shown before "... and N more"
 
 def usd(value: float | Decimal | None) -> str:
     return "-" if value is None else f"{float(value):,.2f}"
+
+
+def whole(value: float | Decimal) -> str:
+    return f"{float(value):,.0f}"
 
 
 def share(value: float | None, digits: int = 2) -> str:
@@ -62,10 +71,56 @@ ROWS: tuple[tuple[str, Cell], ...] = (
     ("orders / fills", lambda r: f"{r.orders} / {r.costs.fills}"),
     ("turnover (USD face)", lambda r: usd(r.costs.turnover)),
     ("ticks outside the band", lambda r: share(r.outside_band_share)),
-    ("refused orders / liquidations", lambda r: f"{len(r.rejected)} / {r.costs.liquidations}"),
+    ("LIQUIDATIONS", lambda r: str(r.costs.liquidations)),
+    ("refused orders", lambda r: str(len(r.rejected))),
+    (
+        "margin shortfall",
+        lambda r: f"{r.shortfall_hours:,.1f} h ({share(r.shortfall_ticks / max(r.ticks, 1))})",
+    ),
+    (
+        "transfers to / from margin",
+        lambda r: (
+            f"{r.collateral.to_margin} / {r.collateral.to_spot} "
+            f"({whole(r.collateral.to_margin_usd)} / {whole(r.collateral.to_spot_usd)} USD)"
+        ),
+    ),
+    (
+        "conversions (USD sold)",
+        lambda r: f"{r.collateral.conversions} ({whole(r.collateral.converted_usd)})",
+    ),
+    (
+        "moves refused / incr. held",
+        lambda r: f"{r.collateral.failed} / {r.collateral.held_increases}",
+    ),
     ("data gaps", lambda r: str(len(r.gaps))),
     ("runtime (s)", lambda r: f"{r.runtime_seconds:.2f}"),
 )
+
+
+def margin_rows(results: Sequence[BacktestResult]) -> list[tuple[str, Cell]]:
+    """Per margin coin of any of ``results``: peak share of equity used (and when), peak
+    requirement in coin and USD."""
+    coins = sorted({peak.coin for result in results for peak in result.margin})
+    rows: list[tuple[str, Cell]] = []
+    for coin in coins:
+        rows.append((f"peak margin used, {coin}", partial(_used, coin=coin)))
+        rows.append((f"peak margin required, {coin}", partial(_required, coin=coin)))
+    return rows
+
+
+def _used(result: BacktestResult, coin: str) -> str:
+    for peak in result.margin:
+        if peak.coin == coin:
+            used = "no equity" if math.isinf(peak.peak_used) else share(peak.peak_used, 1)
+            return f"{used} ({peak.peak_at:%Y-%m-%d %H:%M})"
+    return "-"
+
+
+def _required(result: BacktestResult, coin: str) -> str:
+    for peak in result.margin:
+        if peak.coin == coin:
+            return f"{peak.peak_required:,.4f} {coin} / {whole(peak.peak_required_usd)} USD"
+    return "-"
 
 
 def print_result(console: Console, result: BacktestResult) -> None:
@@ -73,9 +128,14 @@ def print_result(console: Console, result: BacktestResult) -> None:
     table = Table(title=f"Backtest {result.name}", show_header=False)
     table.add_column("metric")
     table.add_column("value", justify="right")
-    for label, cell in ROWS:
+    for label, cell in (*ROWS, *margin_rows([result])):
         table.add_row(label, cell(result))
     console.print(table)
+    if result.costs.liquidations:
+        console.print(
+            f"[bold red]{result.costs.liquidations} liquidation(s): the margin wallet could "
+            "not carry the hedge[/bold red]"
+        )
     _listed(console, "gap", [f"{g.coin}: {g.from_open} -> {g.to_open}" for g in result.gaps])
     _listed(console, "refused order", list(result.rejected))
     for kind, ticks in sorted(result.events.items()):
@@ -90,7 +150,7 @@ def print_comparison(console: Console, results: Sequence[BacktestResult]) -> Non
     table.add_column("metric")
     for result in results:
         table.add_column(result.name, justify="right")
-    for label, cell in ROWS:
+    for label, cell in (*ROWS, *margin_rows(results)):
         table.add_row(label, *(cell(result) for result in results))
     console.print(table)
     notes = dict.fromkeys(note for result in results for note in result.notes)

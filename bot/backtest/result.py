@@ -1,13 +1,21 @@
-"""A finished replay as numbers: the hedged and unhedged books, effectiveness, ceilings, costs.
+"""A finished replay as numbers: the hedged and unhedged books, effectiveness, ceilings, costs,
+margin and collateral.
 
 Money totals (fees, funding, turnover) are summed exactly in Decimal from the engine's executions:
 an inverse fill's fee is in coin, valued at its fill price; funding at the settlement's mark;
 turnover is the USD face traded. Statistics over the value series are float64
 (``bot.backtest.metrics``).
+
+Margin, per coin-margined wallet that carried a short: ``used`` = required / equity at each tick
+(before the tick's orders), with ``required`` what ``bot.core.margin.required_equity`` asks of
+the wallet's own short at the minimum liquidation distance (cross; isolated: the initial
+margin): 100 % means a rise of exactly ``collateral.min_liquidation_distance`` would reach
+maintenance. Collateral moves are the ones the engine accepted, valued at the planning price.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -19,6 +27,7 @@ import numpy.typing as npt
 
 from bot.backtest import metrics
 from bot.backtest.runner import Replay
+from bot.backtest.wallets import WalletState
 from bot.sim.feed import Gap
 from bot.sim.params import STABLECOINS
 from bot.sim.series import Series as SeriesData
@@ -72,9 +81,47 @@ class Costs:
 
 
 @dataclass(frozen=True, slots=True)
+class MarginPeak:
+    """One coin-margined wallet over the run (module docstring): the highest share of its
+    equity the short required (``math.inf``: a short on no equity) and when, the highest
+    requirement in coin and in USD (each at its own tick)."""
+
+    coin: str
+    peak_used: float
+    peak_at: datetime
+    peak_required: float
+    peak_required_usd: float
+
+
+@dataclass(frozen=True, slots=True)
+class CollateralMoves:
+    """The collateral actions the replay ran: transfers each way, conversions (spot sells of
+    a proxy-hedged asset, with the USD sold), actions the engine refused, and increases held
+    because the move funding them failed."""
+
+    to_margin: int = 0
+    to_margin_usd: Decimal = ZERO
+    to_spot: int = 0
+    to_spot_usd: Decimal = ZERO
+    conversions: int = 0
+    converted_usd: Decimal = ZERO
+    failed: int = 0
+    held_increases: int = 0
+
+    @property
+    def transfers(self) -> int:
+        return self.to_margin + self.to_spot
+
+    @property
+    def transferred_usd(self) -> Decimal:
+        return self.to_margin_usd + self.to_spot_usd
+
+
+@dataclass(frozen=True, slots=True)
 class Series:
     """Per-tick series for plots: time (epoch s), values, shorts by instrument (USD face),
-    cumulative fees and net funding (USD)."""
+    cumulative fees and net funding (USD), each margin wallet's equity and requirement (USD,
+    module docstring) and the ticks with a margin shortfall."""
 
     times: npt.NDArray[np.int64]
     hedged: FloatArray
@@ -82,6 +129,9 @@ class Series:
     shorts: Mapping[str, FloatArray]
     fees: FloatArray
     funding: FloatArray
+    margin_equity: Mapping[str, FloatArray] = field(default_factory=dict)
+    margin_required: Mapping[str, FloatArray] = field(default_factory=dict)
+    shortfall: npt.NDArray[np.bool_] = field(default_factory=lambda: np.zeros(0, dtype=bool))
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +160,14 @@ class BacktestResult:
     notes: tuple[str, ...]
     series: Series = field(repr=False)
     runtime_seconds: float = 0.0
+    margin: tuple[MarginPeak, ...] = ()
+    shortfall_ticks: int = 0
+    collateral: CollateralMoves = field(default_factory=CollateralMoves)
+
+    @property
+    def shortfall_hours(self) -> float:
+        """Hours with a margin shortfall (ticks × step)."""
+        return self.shortfall_ticks * self.step_seconds / 3600
 
     @property
     def vs_ceiling(self) -> float | None:
@@ -142,6 +200,8 @@ def summarize(replay: Replay, name: str, runtime_seconds: float = 0.0) -> Backte
         symbol: np.asarray([held.get(symbol, 0.0) for held in rec.shorts])[index]
         for symbol in symbols
     }
+    peaks, equity, required = _margin(replay, times, prices, index)
+    shortfall = np.asarray(rec.shortfall, dtype=bool)
     return BacktestResult(
         name=name,
         start=from_epoch(int(times[0])),
@@ -165,8 +225,83 @@ def summarize(replay: Replay, name: str, runtime_seconds: float = 0.0) -> Backte
         events=dict(replay.activity.events),
         gaps=_gaps(replay),
         notes=tuple(_notes(replay, costs)),
-        series=Series(times, hedged, unhedged, shorts, fees, funding),
+        series=Series(times, hedged, unhedged, shorts, fees, funding, equity, required, shortfall),
         runtime_seconds=runtime_seconds,
+        margin=peaks,
+        shortfall_ticks=int(shortfall.sum()),
+        collateral=_moves(replay),
+    )
+
+
+def _margin(
+    replay: Replay,
+    times: npt.NDArray[np.int64],
+    prices: Mapping[str, FloatArray],
+    index: npt.NDArray[np.int64],
+) -> tuple[tuple[MarginPeak, ...], dict[str, FloatArray], dict[str, FloatArray]]:
+    """Peaks and per-tick equity and requirement (USD) of every wallet that carried a short,
+    from the wallet states recorded with the shorts (``a/P − b`` PnL, ``WalletState``)."""
+    states = replay.recording.wallets
+    check = replay.margin_check
+    coins = sorted({c for row in states for c, s in row.items() if s.face > 0 and c in prices})
+    peaks: list[MarginPeak] = []
+    equity_usd: dict[str, FloatArray] = {}
+    required_usd: dict[str, FloatArray] = {}
+    empty = WalletState("", 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
+    for coin in coins:
+        rows = [row.get(coin, empty) for row in states]
+        price = prices[coin]
+
+        def column(name: str, rows: list[WalletState] = rows) -> FloatArray:
+            values: FloatArray = np.asarray([getattr(r, name) for r in rows])[index]
+            return values
+
+        face, entry = column("face"), column("entry")
+        equity = column("balance") + column("pnl_a") / price - column("pnl_b")
+        if check.cross:
+            base = np.where((entry > 0) & (entry < price), entry, price)
+            required = face * (check.rise / price + check.maintenance / base)
+        else:
+            required = face / (price * check.leverage)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            used = np.where(face > 0, np.where(equity > 0, required / equity, np.inf), 0.0)
+        at = int(np.argmax(used))
+        required_usd[coin] = required * price
+        equity_usd[coin] = equity * price
+        peaks.append(
+            MarginPeak(
+                coin=coin,
+                peak_used=float(used[at]),
+                peak_at=from_epoch(int(times[at])),
+                peak_required=float(required.max()),
+                peak_required_usd=float(required_usd[coin].max()),
+            )
+        )
+    return tuple(peaks), equity_usd, required_usd
+
+
+def _moves(replay: Replay) -> CollateralMoves:
+    counts = {"margin": 0, "spot": 0, "sell": 0, "failed": 0}
+    usd = {"margin": ZERO, "spot": ZERO, "sell": ZERO}
+    for done in replay.activity.collateral:
+        action = done.action
+        if not done.ok:
+            counts["failed"] += 1
+        elif action.kind == "transfer" and action.destination is not None:
+            counts[action.destination] += 1
+            usd[action.destination] += action.usd_value
+        elif action.kind == "spot_sell":
+            counts["sell"] += 1
+            usd["sell"] += action.usd_value
+    return CollateralMoves(
+        to_margin=counts["margin"],
+        to_margin_usd=usd["margin"],
+        to_spot=counts["spot"],
+        to_spot_usd=usd["spot"],
+        conversions=counts["sell"],
+        converted_usd=usd["sell"],
+        failed=counts["failed"],
+        held_increases=replay.activity.held_unfunded,
     )
 
 
@@ -304,6 +439,19 @@ def _notes(replay: Replay, costs: Costs) -> list[str]:
         notes.append(f"{costs.liquidations} LIQUIDATION(S): the collateral was too small")
     if replay.activity.rejected:
         notes.append(f"{len(replay.activity.rejected)} order(s) refused by the exchange")
+    terms = replay.terms
+    notes.append(
+        f"margin: hedges sized to what each wallet carries with liquidation at least "
+        f"{terms.min_distance:.0%} away (leverage {terms.leverage}, {terms.margin_mode}); "
+        + (
+            "collateral moved by the policy (collateral.fund_from: spot)"
+            if replay.collateral is not None
+            else "no collateral moved (collateral.fund_from: none)"
+        )
+    )
+    failed = [d for d in replay.activity.collateral if not d.ok]
+    if failed:
+        notes.append(f"{len(failed)} collateral action(s) refused or not sent")
     return notes
 
 
@@ -327,6 +475,7 @@ def to_json(result: BacktestResult) -> dict[str, Any]:
         }
 
     costs = result.costs
+    moves = result.collateral
     return {
         "name": result.name,
         "start": result.start.isoformat(),
@@ -362,11 +511,34 @@ def to_json(result: BacktestResult) -> dict[str, Any]:
         "fills": costs.fills,
         "turnover_usd": usd(costs.turnover),
         "liquidations": costs.liquidations,
+        "refused_orders": len(result.rejected),
         "rejected_orders": list(result.rejected),
         "held_orders": result.held,
         "decide_calls": result.decisions,
         "outside_band_share": ratio(result.outside_band_share),
         "rule_events": dict(sorted(result.events.items())),
+        "margin": {
+            peak.coin: {
+                "peak_used": None if math.isinf(peak.peak_used) else ratio(peak.peak_used),
+                "peak_used_at": peak.peak_at.isoformat(),
+                "peak_required_coin": round(peak.peak_required, 8),
+                "peak_required_usd": usd(peak.peak_required_usd),
+            }
+            for peak in result.margin
+        },
+        "margin_shortfall_ticks": result.shortfall_ticks,
+        "margin_shortfall_hours": round(result.shortfall_hours, 2),
+        "transfers": {
+            "count": moves.transfers,
+            "usd": usd(moves.transferred_usd),
+            "to_margin": moves.to_margin,
+            "to_margin_usd": usd(moves.to_margin_usd),
+            "to_spot": moves.to_spot,
+            "to_spot_usd": usd(moves.to_spot_usd),
+        },
+        "conversions": {"count": moves.conversions, "usd": usd(moves.converted_usd)},
+        "collateral_failed": moves.failed,
+        "increases_held_unfunded": moves.held_increases,
         "gaps": [
             {"coin": g.coin, "from": g.from_open.isoformat(), "to": g.to_open.isoformat()}
             for g in result.gaps

@@ -4,36 +4,49 @@ Per tick, at each candle close (the first at the start, before any step):
 
 1. snapshot of the engine (``bot.backtest.snapshot``), due β/vol estimates (``.estimates``);
 2. exposures, rule targets and states as ``decide()`` computes them (``.decision.RuleBook``);
-3. every instrument inside its band: nothing more (the planner would place no order). Otherwise
-   ``bot.daemon.decide.decide`` itself, ``bot.core.risk.screen_orders`` (kill switch off, nothing
-   blocked: the simulator answers every order at once), and each allowed order sent to the engine
-   with ``create_order`` as a market order (it fills at the candle close, fee ``fee_rate``);
+3. every instrument (every owner's part) inside its band, margin sizing changing nothing and
+   the collateral policy idle (``.decision.in_band``): nothing more (``decide()`` would place no
+   order and move no coin; the plan's ``owned`` and shortfall are kept). Otherwise
+   ``bot.daemon.decide.decide`` itself, with the margin terms, the collateral settings, the
+   rolling-day usage of the actions this replay ran and the previous plan's ``owned``, and the
+   rules as ``RuleBook.recalling`` (each answers inputs equal to step 2's with step 2's answer,
+   so the rules are not evaluated twice; after collateral moves they answer themselves); its
+   collateral actions run on the engine first, in order (``.collateral.execute_actions``: spot
+   sells, spot buys, transfers), then ``bot.core.risk.screen_orders`` (kill switch off, nothing
+   blocked: the simulator answers every order at once), and each allowed order is sent to the
+   engine with ``create_order`` as a market order (it fills at the candle close, fee
+   ``fee_rate``), except increases on instruments settled in a coin whose funding failed;
 4. the real funding rates of the settlements up to the next candle are set, the engine steps.
 
 Deliberate differences from the live daemon, reported in the notes: orders are market orders
 filling at the close (``execution.style: limit`` is not replayed: no resting or re-pricing), no
 slippage beyond the close, no kill switch, no database. The engine's liquidations apply.
+Collateral actions succeed or fail at once (no outcome is ever unknown, so the policy is never
+paused for one), and only the ones that succeeded count against the daily caps.
 """
 
 from __future__ import annotations
 
+import gc
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
+from bot.backtest.collateral import Done, UsageWindow, execute_actions
 from bot.backtest.data import MarketData, choose_funding
-from bot.backtest.decision import BandCheck, RuleBook, in_band, in_band_totals
+from bot.backtest.decision import BandCheck, MarginInputs, RuleBook, in_band, in_band_totals
 from bot.backtest.estimates import Estimates
 from bot.backtest.funding import FundingPlan
 from bot.backtest.snapshot import Change, SnapshotReader
+from bot.backtest.wallets import MarginCheck, WalletState
 from bot.config.models import Config, SimConfig
-from bot.core.exposure import exposures
 from bot.core.planner import PlannerSettings
 from bot.core.risk import price_disagreement, screen_orders
-from bot.core.types import HedgeTarget, OrderRequest, PlannedOrder, Snapshot
-from bot.daemon.decide import decide, valued_assets
+from bot.core.types import HedgeTarget, OrderRequest, Ownership, PlannedOrder, Snapshot
+from bot.daemon.collateral import collateral_settings
+from bot.daemon.decide import Decision, decide, valued_assets
 from bot.sim.engine import SimExchange
 from bot.sim.errors import RejectError
 from bot.sim.params import STABLECOINS, SimParams
@@ -43,6 +56,7 @@ from strategies.base import HedgeRule, InstrumentListing, RuleInputs, collect_re
 from strategies.state import RuleState
 
 Progress = Callable[[int, int], None]  # (ticks done, ticks in total)
+UNFUNDED = "the collateral move funding its margin did not complete"  # the daemon's words
 ZERO = Decimal(0)
 
 
@@ -88,7 +102,10 @@ class Recording:
     """Per tick: time (epoch s), account value (USD), the band flags, and which entry of
     ``shorts`` (each instrument's short, USD face, before the tick's orders) held; per rule the
     coin it hedges with over the next interval (``hedge_coin``, per tick for rules whose
-    instrument can change, else one entry). Prices are the feed's, recomputed after the run."""
+    instrument can change, else one entry); each coin-margined wallet before the tick's orders
+    (``wallets``, recorded with ``shorts`` and indexed by ``short_index``); whether the tick's
+    plan had a margin shortfall.
+    Prices are the feed's, recomputed after the run."""
 
     times: list[int] = field(default_factory=list)
     hedged: list[float] = field(default_factory=list)
@@ -97,18 +114,23 @@ class Recording:
     short_index: list[int] = field(default_factory=list)
     outside: list[bool] = field(default_factory=list)
     quiet: list[bool] = field(default_factory=list)
+    wallets: list[dict[str, WalletState]] = field(default_factory=list)  # as ``shorts``
+    shortfall: list[bool] = field(default_factory=list)
 
 
 @dataclass(slots=True)
 class Activity:
     """What the decisions did: orders sent and refused, orders held by the screen, decide()
-    calls, rule events by kind (ticks on which each was reported)."""
+    calls, rule events by kind (ticks on which each was reported), collateral actions run
+    (refused ones included) and increases held because their coin's funding failed."""
 
     orders: int = 0
     rejected: list[str] = field(default_factory=list)
     held: int = 0
     decisions: int = 0
     events: Counter[str] = field(default_factory=Counter)
+    collateral: list[Done] = field(default_factory=list)
+    held_unfunded: int = 0
 
 
 class Replay:
@@ -160,6 +182,11 @@ class Replay:
         self.rules: tuple[HedgeRule, ...] = tuple(build_rule(r) for r in config.rules)
         self.book = RuleBook(self.rules)
         self.settings = PlannerSettings.from_config(config.hedge, config.limits)
+        self.terms, self.collateral = collateral_settings(config)
+        self.margin_check = MarginCheck(self.terms, self.collateral)
+        self.usage = UsageWindow()
+        self.owned: Ownership = {}
+        self._margin = MarginInputs(self.margin_check, {}, {})
         self.estimates = Estimates(feed, self.rules)
         self.reader = SnapshotReader(
             self.sim, config.holdings, [r.asset for r in self.rules], self.funding
@@ -209,13 +236,32 @@ class Replay:
         self.cash = float(cash)
         markets = self.sim.markets()
         self._hedge_coin: dict[str, str] = {}
-        self._varying = [r.asset for r in self.rules if isinstance(r, InstrumentListing)]
+        # rules whose instrument can change (dated contracts are rolled; a listing of any
+        # other than the rule's ``instrument``); the others hedge with its base throughout
+        start = from_epoch(self.start_s)
+        self._varying = [
+            r.asset
+            for r in self.rules
+            if isinstance(r, InstrumentListing)
+            and (self._dated or not set(r.instruments(markets, start)) <= {r.instrument})
+        ]
         for rule in self.rules:
             market = markets.get(rule.instrument)
             self._hedge_coin[rule.asset] = market.base if market else rule.asset
             self.recording.hedge_coin[rule.asset] = [self._hedge_coin[rule.asset]]
 
     def run(self, progress: Progress | None = None, every: int = 500) -> None:
+        # Everything alive now (the candles, the engine, the modules) lives through the run:
+        # kept out of the collector's generations, a full collection scans only what the replay
+        # makes (hundreds of thousands of objects fewer; one such scan costs a tenth of a
+        # second).
+        gc.freeze()
+        try:
+            self._run(progress, every)
+        finally:
+            gc.unfreeze()
+
+    def _run(self, progress: Progress | None, every: int) -> None:
         sim = self.sim
         change: Change = "all"
         tick = 0
@@ -273,62 +319,125 @@ class Replay:
         key = (self.reader.coin_key, tuple(snapshot.margin))
         if key != self._valued_key:  # valued_assets reads only these keys: cache its answer
             self._valued_key, self._valued = key, valued_assets(snapshot, self.rules)
-        check = self._plain_check(snapshot)
+        margin = self._margin  # updated in place: one object for the run
+        margin.states = self.reader.wallet_states(self.terms.leverage)
+        margin.prices = self.reader.prices_f
+        margin.usage = self.usage.usage(self.sim.now_ms // 1000)
+        check = self._plain_check(snapshot, margin)
         if check is not None:  # plain ratio rules: no targets built, no events, no states
             self._record((), check.outside, check.quiet, change != "none")
             if check.quiet:
+                self._skip(snapshot, check, tick)
                 self.states = {}
                 return False
         else:
-            exposure = exposures(snapshot, self._valued)
+            exposure = self.book.exposures(snapshot, self._valued)
             inputs = RuleInputs.from_snapshot(
                 snapshot,
                 exposure,
-                betas=estimates.betas,
+                betas=estimates.betas.view(),
                 realized_vol=estimates.vols,
                 states=self.states,
             )
             book = self.book.evaluate(inputs)
-            check = in_band(book.targets, snapshot, self.settings, self.reader.held)
+            check = in_band(
+                book.targets,
+                snapshot,
+                self.settings,
+                self.reader.held,
+                margin=margin,
+                owned=self.owned,
+            )
             self._record(book.targets, check.outside, check.quiet, change != "none")
             for kind in {event.kind for event in book.events}:
                 self.activity.events[kind] += 1
             if check.quiet:
+                self._skip(snapshot, check, tick)
                 self.states = dict(book.states)
                 return False
         snapshot = self.reader.with_tickers(snapshot)
-        decision = decide(
-            snapshot,
-            self.rules,
-            self.settings,
-            f"backtest:{tick}",
-            betas=estimates.betas,
-            realized_vol=estimates.vols,
-            states=self.states,
-        )
+        decision = self._decide(snapshot, tick, self.book.recalling)
         self.states = dict(decision.states)
+        self.owned = decision.plan.owned
+        self.recording.shortfall.append(bool(decision.plan.shortfalls))
         self.activity.decisions += 1
+        unfunded: dict[str, str] = {}
+        moved = False
+        if decision.collateral.actions:
+            outcome = execute_actions(self.sim, decision.collateral.actions)
+            for done in outcome.done:
+                self.usage.add(done)
+            self.activity.collateral.extend(outcome.done)
+            moved = outcome.changed
+            unfunded = {  # as the daemon's tick: increases wait, reductions go out
+                symbol: UNFUNDED
+                for symbol, market in snapshot.markets.items()
+                if market.is_inverse and market.settle in outcome.failed_coins
+            }
+        tickers = snapshot.tickers  # screen_orders reads the slippage of the orders' symbols
+        ordered = {order.symbol for order in decision.plan.orders}
         screened = screen_orders(
             decision.plan.orders,
             kill_switch=False,
-            slippage={s: price_disagreement(t.last, t.mark) for s, t in snapshot.tickers.items()},
+            slippage={
+                s: price_disagreement(tickers[s].last, tickers[s].mark)
+                for s in ordered
+                if s in tickers
+            },
             max_slippage=self.config.execution.max_slippage,
+            held_increases=unfunded,
         )
         self.activity.held += len(screened.held)
+        self.activity.held_unfunded += sum(reason == UNFUNDED for _, reason in screened.held)
         for order in screened.allowed:
             self._send(order)
-        return bool(screened.allowed)
+        return bool(screened.allowed) or moved
 
-    def _plain_check(self, snapshot: Snapshot) -> BandCheck | None:
+    def _decide(self, snapshot: Snapshot, tick: int, rules: Sequence[HedgeRule]) -> Decision:
+        """``decide()`` on the tick's snapshot (with tickers) and the replay's inputs; ``rules``:
+        the rules, or the book's ``recalling`` (the same answers, this tick's already known)."""
+        now_s = self.sim.now_ms // 1000
+        return decide(
+            snapshot,
+            rules,
+            self.settings,
+            f"backtest:{tick}",
+            betas=self.estimates.betas.view(),
+            realized_vol=self.estimates.vols,
+            states=self.states,
+            margin=self.terms,
+            collateral=self.collateral,
+            usage=None if self.collateral is None else self.usage.usage(now_s),
+            owned=self.owned,
+        )
+
+    def _skip(self, snapshot: Snapshot, check: BandCheck, tick: int) -> None:
+        """A tick without a decision (``snapshot``: its snapshot, without tickers; ``tick``:
+        its number): keep what its plan would have said."""
+        if check.owned is not None:
+            self.owned = check.owned
+        self.recording.shortfall.append(check.shortfall)
+
+    def _plain_check(self, snapshot: Snapshot, margin: MarginInputs) -> BandCheck | None:
         """``in_band`` of the book's targets when every rule is a plain ratio rule
-        (``RuleBook.plain_totals``): such rules have no state or events, and nothing recorded
-        needs the targets themselves (no rule's instrument varies). None: the general path."""
-        if snapshot.unknown_positions or not self.book.plain or self._varying:
+        (``RuleBook.plain_totals``), each on an instrument of its own: such rules have no
+        state or events, and nothing recorded needs the targets themselves (no rule's
+        instrument varies). None: the general path."""
+        owners = self.book.plain_owners
+        if snapshot.unknown_positions or owners is None or self._varying:
             return None
         totals = self.book.plain_totals(snapshot, self._valued)
         if totals is None:
             return None
-        return in_band_totals(totals, snapshot, self.settings, self.reader.held)
+        return in_band_totals(
+            totals,
+            snapshot,
+            self.settings,
+            self.reader.held,
+            owners=owners,
+            margin=margin,
+            owned=self.owned,
+        )
 
     def _send(self, order: PlannedOrder) -> None:
         request = OrderRequest(
@@ -359,6 +468,7 @@ class Replay:
         rec.hedged.append(self.reader.account_value(self.stable))
         if changed or not rec.shorts:
             rec.shorts.append(self.reader.shorts())
+            rec.wallets.append(self.reader.wallet_states(self.terms.leverage))
         rec.short_index.append(len(rec.shorts) - 1)
         if self._varying:
             markets = self.reader.markets

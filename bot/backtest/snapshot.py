@@ -27,8 +27,9 @@ from decimal import Decimal
 from typing import Literal
 
 from bot.backtest.funding import FundingPlan
+from bot.backtest.wallets import WalletState, wallet_states
 from bot.config.models import HoldingsConfig
-from bot.core.types import FundingRate, MarginWallet, Market, Position, Snapshot
+from bot.core.types import FundingRate, MarginWallet, Market, Position, Snapshot, Ticker
 from bot.daemon.snapshot import price_symbol
 from bot.sim import margin
 from bot.sim.engine import SimExchange
@@ -66,6 +67,7 @@ class SnapshotReader:
         self._positions: Mapping[str, Position] = {}
         self._open: list[tuple[str, Market, Position]] = []  # every non-flat position
         self._pnl_terms: list[PnlTerms] = []  # the same, with their PnL constants
+        self._pnl_coins: list[str] = []  # the coins they settle in
         self._unknown: frozenset[str] = frozenset()
         self._coins: list[str] = []
         self._priced_coins: list[str] = []
@@ -73,8 +75,12 @@ class SnapshotReader:
         self._coin_key: tuple[tuple[str, ...], frozenset[str]] = ((), frozenset())
         self._funding: dict[str, FundingRate] = {}
         self._funding_until = -1  # epoch s: the funding view holds until the next grid instant
+        self._funding_for: tuple[str, ...] = ()  # ... for these instruments
         self._held_f: dict[str, float] = {}  # spot wallet + static, per coin (statistics)
         self._coins_f: list[tuple[str, float]] = []  # the same + margin balances
+        self._full_reads = 0  # reads of everything (positions may have changed)
+        self._balance_reads = 0  # reads of the margin balances alone (funding settled)
+        self._wallets: tuple[tuple[int, int], dict[str, WalletState]] = ((-1, -1), {})
 
     def read(self, instruments: Sequence[str], change: Change, now: datetime) -> Snapshot:
         """The snapshot now, given what happened to the account since the last read.
@@ -98,7 +104,7 @@ class SnapshotReader:
         if not full:
             self._reprice(prices)
         now_s = sim.now_ms // 1000
-        if full or now_s >= self._funding_until:
+        if now_s >= self._funding_until or self._funding_for != self._instruments:
             self._funding = self._funding_view(now_s)
         return Snapshot(
             taken_at=now,
@@ -120,12 +126,41 @@ class SnapshotReader:
     def with_tickers(self, snapshot: Snapshot) -> Snapshot:
         """``snapshot`` as ``decide()`` gets it: with the tickers ``read_snapshot`` fetches (each
         coin's price symbol, every instrument, the spot pair of every instrument's base) and the
-        positions built now, before any order of this tick changes the engine."""
+        positions built now, before any order of this tick changes the engine. The tickers are
+        asked of the engine when first read (``decide()`` reads none; the runner reads those of
+        the symbols it orders): within the tick, where only the engine's step moves prices."""
         return replace(
             snapshot,
             positions=dict(snapshot.positions),
-            tickers=self.sim.tickers(self._ticker_symbols),
+            tickers=Tickers(self.sim, self._ticker_symbols),
         )
+
+    def wallet_states(self, leverage: Decimal) -> dict[str, WalletState]:
+        """Each coin-margined wallet as ``bot.core.margin.coin_wallets`` sees it in the last
+        read's snapshot (``bot.backtest.wallets``), in float; the same object until balances
+        or positions change. After a funding settlement only the balances are new."""
+        (full, balances), states = self._wallets
+        if (full, balances) == (self._full_reads, self._balance_reads):
+            return states
+        if full == self._full_reads:
+            margin = self._margin
+            fresh = dict(states)
+            for coin, state in states.items():
+                value = float(margin[coin].balance) if coin in margin else 0.0
+                if value != state.balance:
+                    size = abs(value) + abs(state.pnl_b) + state.initial
+                    fresh[coin] = state._replace(balance=value, size=size)
+            states = fresh
+        else:
+            states = wallet_states(
+                self._margin,
+                self._base.values(),
+                (position for _, _, position in self._open),
+                self.markets,
+                leverage,
+            )
+        self._wallets = ((self._full_reads, self._balance_reads), states)
+        return states
 
     def liquidation_possible(self) -> bool:
         """Whether the engine may have liquidated something at the current prices: some open
@@ -149,7 +184,9 @@ class SnapshotReader:
         total = 0.0
         for coin, amount in self._coins_f:  # spot + static + margin balance, per coin
             total += amount * (floats[coin] if coin in floats else self._usd(coin, stable))
-        for coin, wallet in self._margin.items():
+        margin = self._margin
+        for coin in self._pnl_coins:  # the others' unrealized PnL is 0 (``_reprice``)
+            wallet = margin[coin]
             if wallet.unrealized_pnl:
                 value = floats[coin] if coin in floats else self._usd(coin, stable)
                 total += float(wallet.unrealized_pnl) * value
@@ -169,6 +206,7 @@ class SnapshotReader:
     def _read_all(self, instruments: tuple[str, ...]) -> None:
         sim = self.sim
         markets = self.markets
+        self._full_reads += 1
         self._instruments = instruments
         self.spot_wallet = sim.spot_balances()
         self._spot = dict(self.spot_wallet) if self.holdings.source == "exchange" else {}
@@ -221,6 +259,7 @@ class SnapshotReader:
         self.held = {symbol: position.contracts for symbol, position in self._base.items()}
         self._open = [(s, self.markets[s], p) for s, p in everything.items()]
         self._pnl_terms = [_pnl_terms(s, m, p) for s, m, p in self._open]
+        self._pnl_coins = sorted({m.settle for _, m, _ in self._open})
 
     def _refresh_balances(self) -> bool:
         """After funding: new margin balances and positions (liquidation prices); False when a
@@ -233,7 +272,8 @@ class SnapshotReader:
             c: MarginWallet(c, fresh[c], w.unrealized_pnl) for c, w in self._margin.items()
         }
         self._sum_coins()
-        self._read_positions()
+        self._read_positions()  # the same contracts and entries: new liquidation prices
+        self._balance_reads += 1
         return True
 
     def _reprice(self, prices: Mapping[str, Decimal]) -> None:
@@ -251,13 +291,18 @@ class SnapshotReader:
             pnl_by_symbol[symbol] = pnl
             upnl[market.settle] += pnl
         self._positions = RepricedPositions(self._base, self.markets, prices, pnl_by_symbol)
-        self._margin = {
-            coin: MarginWallet(coin, wallet.balance, upnl[coin])
-            for coin, wallet in self._margin.items()
-        }
+        # only the wallets of coins with an open position move; the others (unrealized PnL
+        # 0, as the engine reports it) are the same frozen objects
+        wallets = dict(self._margin)
+        for coin in self._pnl_coins:
+            wallets[coin] = MarginWallet(coin, wallets[coin].balance, upnl[coin])
+        self._margin = wallets
 
     def _funding_view(self, now_s: int) -> dict[str, FundingRate]:
+        """The latest settled rate per perp instrument: the same until the next grid instant
+        or a change of the instruments."""
         self._funding_until = (now_s // self._grid_s + 1) * self._grid_s
+        self._funding_for = self._instruments
         markets = self.markets
         return {
             symbol: self.funding.funding_rate(markets[symbol].base, symbol, now_s)
@@ -324,3 +369,36 @@ class RepricedPositions(Mapping[str, Position]):
 
     def __len__(self) -> int:
         return len(self._base)
+
+
+class Tickers(Mapping[str, Ticker]):
+    """``sim.tickers(symbols)``, asked of the engine when read (``with_tickers``): one symbol
+    when one is looked up, all of them for anything else."""
+
+    __slots__ = ("_one", "_read", "_sim", "_symbols")
+
+    def __init__(self, sim: SimExchange, symbols: Sequence[str]) -> None:
+        self._sim = sim
+        self._symbols = symbols
+        self._read: dict[str, Ticker] | None = None
+        self._one: dict[str, Ticker] = {}
+
+    def _tickers(self) -> dict[str, Ticker]:
+        read = self._read
+        if read is None:
+            read = self._read = self._sim.tickers(self._symbols)
+        return read
+
+    def __getitem__(self, symbol: str) -> Ticker:
+        if self._read is None and symbol in self._symbols:
+            one = self._one.get(symbol)
+            if one is None:
+                one = self._one[symbol] = self._sim.tickers((symbol,))[symbol]
+            return one
+        return self._tickers()[symbol]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._tickers())
+
+    def __len__(self) -> int:
+        return len(self._tickers())

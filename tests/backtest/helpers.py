@@ -65,8 +65,10 @@ def sim_config(
     leverage: str = "10",
     extra_sim: str = "",
     min_order: str = "10",
+    extra: str = "",
 ) -> Config:
-    """A minimal backtest config (replay path only to satisfy the schema)."""
+    """A minimal backtest config (replay path only to satisfy the schema); ``extra``: more
+    top-level YAML (e.g. a ``collateral:`` section)."""
     return config(
         f"""
 exchange:
@@ -80,6 +82,7 @@ rules:
 {rules}
 hedge: {{band: {band}, min_order_usd: {min_order}, leverage: {leverage}, margin_mode: cross}}
 limits: {{max_order_usd: 1000000000, max_total_short_usd: 100000000000}}
+{extra}
 """
     )
 

@@ -6,6 +6,8 @@ runs the same checks over the whole SOL history (2022-04 .. 2026-05) and prints 
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 
 from bot.backtest import BacktestOptions, BacktestResult, MarketData, load_for, run_backtest
@@ -69,5 +71,9 @@ def test_band_saves_fees_at_equal_effectiveness(sol_runs: dict[str, BacktestResu
     assert every_tick.effectiveness is not None
     assert banded.effectiveness is not None
     assert abs(every_tick.effectiveness - banded.effectiveness) <= 0.01
-    assert every_tick.costs.fees > 3 * banded.costs.fees
+    # each owner's band apart (SOL's hedge, and the 80 BTC of margin held USD-neutral on the
+    # same perp, judged on the instrument's whole target): SOL's part trades on its own 5 %
+    # (234 of the 246 decisions in 2024), not on 5 % of a total three to six times its size,
+    # so the saving is smaller than when the band was the total's: 2.6x in 2024, not 3x
+    assert every_tick.costs.fees > Decimal("2.5") * banded.costs.fees
     assert every_tick.outside_band_share > 0.99 > 0.05 > banded.outside_band_share

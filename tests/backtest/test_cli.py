@@ -68,8 +68,19 @@ def test_json_plot_and_compare(tmp_path: Path) -> None:
         "outside_band_share",
         "gaps",
         "notes",
+        "liquidations",
+        "refused_orders",
+        "margin",
+        "margin_shortfall_hours",
+        "transfers",
+        "conversions",
     ):
         assert key in report
+    assert report["liquidations"] == report["refused_orders"] == 0
+    assert set(report["margin"]) == {"BTC"}  # 2 BTC of margin carry the 3 BTC short
+    assert 0.3 < report["margin"]["BTC"]["peak_used"] < 1
+    assert report["margin_shortfall_hours"] == 0
+    assert report["transfers"]["count"] == report["conversions"]["count"] == 0
     assert report["start"] == "2024-01-01T00:00:00+00:00"
     assert report["end"] == "2024-01-05T00:00:00+00:00"  # --to is inclusive of its day
     assert report["effectiveness"] > 0.95
@@ -109,6 +120,8 @@ def test_compare_side_by_side(tmp_path: Path) -> None:
     assert table.exit_code == 0, table.output
     assert "Backtest comparison" in table.stdout
     assert "hedge effectiveness" in table.stdout
+    assert "peak margin used, BTC" in table.stdout
+    assert "LIQUIDATIONS" in table.stdout
 
 
 def test_bad_data_and_arguments_exit_2_with_the_place(tmp_path: Path) -> None:

@@ -2,33 +2,35 @@
 
 ``SnapshotReader`` vs ``bot.daemon.snapshot.read_snapshot`` (through the simulated exchange
 port), ``Estimates`` vs ``bot.daemon.estimates.EstimateCache``, ``RuleBook`` vs
-``strategies.book.evaluate_book`` and ``all_instruments``: equal at every tick of a run that
-trades, settles funding and gets liquidated.
+``strategies.book.evaluate_book``, ``bot.core.exposure.exposures`` and ``all_instruments``:
+equal at every tick of a run that trades, settles funding and gets liquidated.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
 from bot.backtest import BacktestOptions, MarketData, load_for
-from bot.backtest.decision import in_band, in_band_totals
+from bot.backtest.decision import MarginInputs, in_band, in_band_totals
 from bot.backtest.estimates import Estimates
 from bot.backtest.runner import Replay
 from bot.backtest.snapshot import Change
 from bot.config.models import Config
 from bot.core.exposure import exposures
 from bot.core.planner import aggregate_targets
-from bot.daemon.decide import valued_assets
+from bot.core.types import Snapshot
+from bot.daemon.decide import Decision, valued_assets
 from bot.daemon.estimates import EstimateCache, fetch_candles
 from bot.daemon.snapshot import all_instruments, read_snapshot
 from bot.exchange.sim_port import SimExchangePort
 from bot.stats.returns import CloseSeries
-from strategies.base import RuleInputs
+from strategies.base import HedgeRule, RuleInputs
 from strategies.book import evaluate_book
 from strategies.state import RuleState
 from tests.backtest.helpers import REPO, sim_config, utc, write_candles
@@ -63,6 +65,7 @@ class CheckedReplay(Replay):
         self.previous: dict[str, RuleState] = {}
         self.changes: Counter[str] = Counter()
         self.checked = 0
+        self.decided = 0
 
     def _tick(self, tick: int, change: Change) -> bool:
         port = SimExchangePort(self.sim)
@@ -83,6 +86,7 @@ class CheckedReplay(Replay):
         assert cache.betas == self.estimates.betas
         assert cache.vols == self.estimates.vols
         exposure = exposures(ours, valued_assets(ours, self.rules))
+        assert self.book.exposures(ours, valued_assets(ours, self.rules)) == exposure
         inputs = RuleInputs.from_snapshot(
             ours, exposure, betas=cache.betas, realized_vol=cache.vols, states=self.previous
         )
@@ -90,6 +94,15 @@ class CheckedReplay(Replay):
         self.previous = dict(self.states)
         self.checked += 1
         return placed
+
+    def _decide(self, snapshot: Snapshot, tick: int, rules: Sequence[HedgeRule]) -> Decision:
+        """The decision with the book's recalled answers is the one with the rules."""
+        recalled = self.book.recalled
+        decision = super()._decide(snapshot, tick, rules)
+        assert self.book.recalled == recalled + len(self.rules)  # every rule answered
+        assert decision == super()._decide(snapshot, tick, self.rules)
+        self.decided += 1
+        return decision
 
 
 def test_fast_paths_equal_the_daemon() -> None:
@@ -99,11 +112,14 @@ def test_fast_paths_equal_the_daemon() -> None:
         margin="{BTC: 0.3}",
         band="0.02",
         leverage="20",
+        # liquidation 1 % away is allowed: the margin sizing lets the hedge outgrow its wallet
+        extra="collateral: {min_liquidation_distance: 0.01}",
     )
     options = BacktestOptions(start=utc(2024, 3, 4), end=utc(2024, 3, 12))
     replay = CheckedReplay(cfg, load_for([cfg], REPLAY, options), options)
     replay.run()
     assert replay.checked == 8 * 24 + 1
+    assert replay.decided == replay.activity.decisions > 0
     assert all(replay.changes[kind] for kind in ("all", "balances", "none"))  # every read path
     kinds = {e.kind for e in replay.sim.executions()}
     assert {"trade", "funding", "liquidation"} <= kinds
@@ -168,9 +184,18 @@ class PlainCheckedReplay(Replay):
                 str(v) for v in aggregate_targets(book.targets).values()
             ]
             held = self.reader.held
-            assert in_band_totals(totals, snapshot, self.settings, held) == in_band(
-                book.targets, snapshot, self.settings, held
+            margin = MarginInputs(
+                self.margin_check,
+                self.reader.wallet_states(self.terms.leverage),
+                self.reader.prices_f,
             )
+            owners = self.book.plain_owners
+            assert owners is not None
+            for kept in (None, margin):  # without and with margin terms
+                fast = in_band_totals(
+                    dict(totals), snapshot, self.settings, held, owners=owners, margin=kept
+                )
+                assert fast == in_band(book.targets, snapshot, self.settings, held, margin=kept)
         return super()._tick(tick, change)
 
 

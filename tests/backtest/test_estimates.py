@@ -209,10 +209,17 @@ def test_a_due_beta_is_computed_when_read_as_of_when_it_fell_due() -> None:
     later = due_at + timedelta(minutes=30)  # not due again: still the estimate of ``due_at``
     estimates.refresh(later)
     assert (estimates.due, estimates.betas.computed) == (1, 0)
+    assert estimates.betas.view() is estimates.betas  # still to be computed on first read
     assert estimates.betas[("SOL", "BTC")] == daemon.betas[("SOL", "BTC")]
     assert estimates.betas[("SOL", "BTC")].estimated_at == due_at
     assert estimates.betas[("SOL", "BTC")].ok
     assert estimates.betas.computed == 1  # read twice, computed once
+    view = estimates.betas.view()  # all computed: a plain dict of the same entries
+    assert type(view) is dict
+    assert view == daemon.betas
+    estimates.refresh(due_at + timedelta(days=1))  # due again: lazy again
+    assert estimates.due == 2
+    assert estimates.betas.view() is estimates.betas
 
 
 def test_a_beta_no_rule_reads_is_never_computed() -> None:
