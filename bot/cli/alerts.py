@@ -2,21 +2,21 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import sys
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from bot.config.loader import ConfigError
-from bot.config.models import AlertsConfig
+if TYPE_CHECKING:
+    from bot.config.loader import ConfigError
+    from bot.config.models import AlertsConfig
 
 alerts_app = typer.Typer(
     no_args_is_help=True, help="Alerts: test the channels, list recent alerts."
@@ -43,6 +43,9 @@ def test_channels(config_path: ConfigOption) -> None:
 
     Exits 0 if at least one channel delivered it, 1 if none did, 2 on a config problem.
     """
+    import asyncio
+
+    from bot.config.loader import ConfigError
     from bot.logs import configure_logging
 
     config = _load(config_path)
@@ -62,6 +65,8 @@ def test_channels(config_path: ConfigOption) -> None:
 
 
 async def _test(config: AlertsConfig, environ: Mapping[str, str]) -> list[tuple[str, bool, str]]:
+    import asyncio
+
     import aiomqtt
 
     from bot.alerts.apprise_channel import AppriseSender, apprise_urls
@@ -111,6 +116,8 @@ def list_alerts(
     account: Annotated[str, typer.Option("--account", help="Account.")] = "default",
 ) -> None:
     """Recent alerts (newest first) with their delivery state per channel, from the database."""
+    import asyncio
+
     from sqlalchemy.exc import DBAPIError
 
     from bot.logs import configure_logging

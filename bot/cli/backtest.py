@@ -13,12 +13,10 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.console import Console
 
-from bot.config.loader import ConfigError, load_config
-from bot.config.models import Config
-
 if TYPE_CHECKING:
     from bot.backtest import BacktestResult
     from bot.backtest.runner import Progress
+    from bot.config.models import Config
 
 EXIT_USAGE = 2  # a config, data or argument problem: nothing was replayed
 err = Console(stderr=True)
@@ -88,6 +86,8 @@ def backtest_command(
 
 
 def _load(path: Path) -> Config:
+    from bot.config.loader import ConfigError, load_config
+
     try:
         return load_config(path)
     except ConfigError as exc:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import inspect
 import re
-import sys
 import types
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -22,7 +21,6 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
-import typer
 from pydantic import AfterValidator, BaseModel, BeforeValidator, PlainValidator, WrapValidator
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
@@ -339,12 +337,3 @@ def render_reference() -> str:
             cells = (f"`{key.path}`", key.value_type, key.default, key.allowed, key.description)
             out.append("| " + " | ".join(_cell(cell) for cell in cells) + " |\n")
     return "".join(out)
-
-
-config_app = typer.Typer(no_args_is_help=True, help="The configuration schema.")
-
-
-@config_app.command("reference")
-def reference_command() -> None:
-    """Print the configuration reference (Markdown), generated from the schema."""
-    sys.stdout.write(render_reference())

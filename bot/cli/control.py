@@ -7,14 +7,14 @@ start of every tick.
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from bot.store.rule_repo import ControlMode
+if TYPE_CHECKING:
+    from bot.store.rule_repo import ControlMode
 
 ConfigOption = Annotated[Path, typer.Option("--config", "-c", help="YAML config file.")]
 ReasonOption = Annotated[str, typer.Option("--reason", help="Why (recorded).")]
@@ -22,6 +22,8 @@ AccountOption = Annotated[str, typer.Option("--account", help="Account name.")]
 
 
 def _set(config_path: Path, mode: ControlMode, reason: str, account: str) -> None:
+    import asyncio
+
     from bot.cli.main import load_or_exit
     from bot.store.db import create_engine, upgrade
     from bot.store.rule_repo import RuleRecords

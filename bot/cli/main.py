@@ -1,8 +1,12 @@
 """The ``hedgebot`` command line."""
 
+# Start-up: importing the CLI (``hedgebot --help``) loads typer and rich, not even the config
+# models; each command imports what it needs (the config, ccxt, sqlalchemy, numpy, aiohttp, the
+# daemon, the emulator, the backtest) when it runs. tests/cli/test_startup.py checks what is
+# imported; bench/startup_bench.py times it.
+
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import sys
@@ -14,25 +18,16 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.console import Console
 
-from bot.cli.output import print_decision, tick_printer
-from bot.config.loader import ConfigError, load_config
-from bot.config.models import Config
-from bot.config.secrets import LiveTradingRefused, check_live_allowed
-from bot.daemon.setup import KeyPermissionError
-from bot.exchange.errors import ExchangeError
-from bot.logs import configure_logging, scrub_text
-
 if TYPE_CHECKING:
     from aiohttp import web
 
     from bot.app import Service
+    from bot.config.loader import ConfigError
+    from bot.config.models import Config
     from bot.daemon.alerting import AlertBridge
     from bot.daemon.runner import Daemon
     from bot.daemon.tick import Hedger
     from bot.http.metrics import Metrics
-
-# Start-up problems that stop the daemon before it trades, with a message instead of a trace.
-STARTUP_REFUSALS = (KeyPermissionError, ExchangeError, ConfigError)
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 db_app = typer.Typer(no_args_is_help=True, help="Database migrations.")
@@ -44,8 +39,21 @@ ConfigOption = Annotated[Path, typer.Option("--config", "-c", help="YAML config 
 err = Console(stderr=True)
 
 
+def startup_refusals() -> tuple[type[Exception], ...]:
+    """Start-up problems that stop the daemon before it trades, with a message instead of a
+    trace (imported when ``run`` starts: ``bot.daemon.setup`` brings ccxt)."""
+    from bot.config.loader import ConfigError
+    from bot.daemon.setup import KeyPermissionError
+    from bot.exchange.errors import ExchangeError
+
+    return (KeyPermissionError, ExchangeError, ConfigError)
+
+
 def load_or_exit(path: Path, *, trading: bool = True) -> Config:
     """Load and validate a config; on any problem print them all and exit 2."""
+    from bot.config.loader import ConfigError, load_config
+    from bot.config.secrets import LiveTradingRefused, check_live_allowed
+
     try:
         config = load_config(path)
         if trading:
@@ -161,6 +169,8 @@ def run_log_file(config: Config, chosen: Path | None, *, verbose: bool) -> Path 
 
 def configure_run_logging(config: Config, chosen: Path | None, *, verbose: bool) -> None:
     """Logging for ``run`` (see ``run_log_file``); on a terminal, say where the log goes."""
+    from bot.logs import configure_logging
+
     destination = run_log_file(config, chosen, verbose=verbose)
     configure_logging(
         config.logging.level,
@@ -207,17 +217,24 @@ def run(
     ] = None,
 ) -> None:
     """Run the hedging daemon."""
+    import asyncio
+
     config = load_or_exit(config_path)
     configure_run_logging(config, log_file, verbose=verbose)
     from bot.app import build_rules, open_service
+    from bot.cli.output import tick_printer
+    from bot.config.loader import ConfigError, load_config
     from bot.daemon.runner import Daemon
+    from bot.logs import scrub_text
+
+    refusals = startup_refusals()
 
     async def main() -> int:
         out = Console()
         await start_record(config, out)
         try:
             service = await open_service(config, dry_run=dry_run, environ=os.environ)
-        except STARTUP_REFUSALS as exc:
+        except refusals as exc:
             err.print(f"hedgebot will not start: {scrub_text(str(exc))}", markup=False)
             return EXIT_REFUSED
         printer = tick_printer(out)
@@ -275,9 +292,14 @@ def plan(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Compute one tick's plan without sending or recording anything."""
+    import asyncio
+
+    from bot.logs import configure_logging
+
     config = load_or_exit(config_path)
     configure_logging("WARNING", config.logging.format)
     from bot.app import plan_once
+    from bot.cli.output import print_decision
     from bot.daemon.report import decision_report
 
     decision = asyncio.run(plan_once(config, os.environ))
@@ -291,6 +313,10 @@ def plan(
 @db_app.command("upgrade")
 def db_upgrade(config_path: ConfigOption) -> None:
     """Apply every pending migration to the configured database."""
+    import asyncio
+
+    from bot.logs import configure_logging
+
     config = load_or_exit(config_path, trading=False)
     configure_logging(config.logging.level, config.logging.format)
     from bot.store.db import upgrade
@@ -311,6 +337,7 @@ def emulator(
     exchange.sim.api_key/secret, default test-key/test-secret), with /admin test controls."""
     from bot.config.models import SimConfig
     from bot.emulator import serve_forever
+    from bot.logs import configure_logging
 
     sim = SimConfig(prices={"BTC": Decimal(50_000), "ETH": Decimal(3_000)})
     if config_path is not None:
@@ -359,6 +386,13 @@ def _register_status_command() -> None:
 _register_status_command()
 
 
-from bot.cli.config_reference import config_app  # noqa: E402
-
+config_app = typer.Typer(no_args_is_help=True, help="The configuration schema.")
 app.add_typer(config_app, name="config")
+
+
+@config_app.command("reference")
+def config_reference_command() -> None:
+    """Print the configuration reference (Markdown), generated from the schema."""
+    from bot.cli.config_reference import render_reference  # pydantic introspection
+
+    sys.stdout.write(render_reference())

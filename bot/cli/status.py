@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import sys
 from collections.abc import Callable
@@ -26,6 +25,8 @@ def status_command(
 ) -> None:
     """Per account: exposure, target, hedge, drift, β/ρ, margin, funding, last orders, open
     alerts and the last tick time, read from the database (the daemon need not run)."""
+    import asyncio
+
     from bot.cli.main import load_or_exit
     from bot.store.db import create_engine, upgrade
     from bot.store.status_query import account_status

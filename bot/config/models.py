@@ -19,8 +19,6 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
 
 from bot.config.alerts_config import AlertsConfig as AlertsConfig
 from bot.config.collateral_config import CollateralConfig as CollateralConfig
@@ -239,6 +237,9 @@ class DatabaseConfig(Strict):
             raise ValueError(
                 "the URL must start with 'sqlite+aiosqlite://' or 'postgresql+asyncpg://'"
             )
+        from sqlalchemy.engine import make_url  # here: sqlalchemy takes ~0.2 s to import
+        from sqlalchemy.exc import ArgumentError
+
         try:
             _ = make_url(url).port
         except (ArgumentError, ValueError):
