@@ -26,14 +26,13 @@ from bot.core.types import (
     OrderRequest,
     OrderState,
     OrderStatus,
-    Side,
     TransferRequest,
     TransferState,
     TransferStatus,
     WalletKind,
 )
 from bot.exchange.ccxt_orders import CcxtOrders
-from bot.exchange.ccxt_parse import client_id_of, dec, from_ms
+from bot.exchange.ccxt_parse import dec, from_ms, order_status
 from bot.exchange.errors import (
     OrderRejectedError,
     PermanentExchangeError,
@@ -48,13 +47,6 @@ _TRANSFER_STATES: dict[str, TransferState] = {
     "failed": "FAILED",
     "canceled": "FAILED",
     "cancelled": "FAILED",
-}
-_ORDER_STATES = {
-    "closed": OrderState.FILLED,
-    "canceled": OrderState.CANCELLED,
-    "cancelled": OrderState.CANCELLED,
-    "expired": OrderState.CANCELLED,
-    "rejected": OrderState.REJECTED,
 }
 
 
@@ -263,24 +255,4 @@ def parse_spot_order(raw: Mapping[str, Any], symbol: str, info_key: str | None) 
     amount = dec(raw.get("amount"))
     if amount is None:  # a quote-denominated order: ccxt leaves amount to filled + remaining
         amount = filled + (dec(raw.get("remaining")) or ZERO)
-    status = raw.get("status")
-    if status == "open":
-        state = OrderState.PARTIALLY_FILLED if filled > 0 else OrderState.OPEN
-    else:
-        state = _ORDER_STATES.get(str(status), OrderState.UNKNOWN)
-    fee = raw.get("fee") or {}
-    side: Side = "sell" if raw.get("side") == "sell" else "buy"
-    updated = raw.get("lastUpdateTimestamp") or raw.get("timestamp")
-    return OrderStatus(
-        client_order_id=client_id_of(raw, info_key) or "",
-        exchange_order_id=str(raw["id"]) if raw.get("id") else None,
-        symbol=symbol,
-        side=side,
-        state=state,
-        contracts=amount,
-        filled_contracts=filled,
-        average_price=dec(raw.get("average")),
-        fee=dec(fee.get("cost")) or ZERO,
-        fee_currency=fee.get("currency"),
-        updated_at=from_ms(updated) if updated else None,
-    )
+    return order_status(raw, symbol, amount, filled, info_key)

@@ -155,6 +155,18 @@ def parse_order(
 ) -> OrderStatus:
     amount = contracts_from_amount(market, dec(raw.get("amount")) or ZERO, unit)
     filled = contracts_from_amount(market, dec(raw.get("filled")) or ZERO, unit)
+    return order_status(raw, market.symbol, amount, filled, client_id_info_key)
+
+
+def order_status(
+    raw: Mapping[str, Any],
+    symbol: str,
+    amount: Decimal,
+    filled: Decimal,
+    client_id_info_key: str | None,
+) -> OrderStatus:
+    """A ccxt order -> OrderStatus, with ``amount`` and ``filled`` already in the port's unit
+    (contracts for derivatives, base coins for spot)."""
     status = raw.get("status")
     if status == "open":
         state = OrderState.PARTIALLY_FILLED if filled > 0 else OrderState.OPEN
@@ -166,7 +178,7 @@ def parse_order(
     return OrderStatus(
         client_order_id=client_id_of(raw, client_id_info_key) or "",
         exchange_order_id=str(raw["id"]) if raw.get("id") else None,
-        symbol=market.symbol,
+        symbol=symbol,
         side=side,
         state=state,
         contracts=amount,
