@@ -68,7 +68,7 @@ ROWS: tuple[tuple[str, Cell], ...] = (
     ("funding received (USD)", lambda r: usd(r.costs.funding_received)),
     ("funding paid (USD)", lambda r: usd(r.costs.funding_paid)),
     ("funding net (USD)", lambda r: usd(r.costs.funding_net)),
-    ("orders / fills", lambda r: f"{r.orders} / {r.costs.fills}"),
+    ("orders / fills", lambda r: f"{r.orders:,} / {r.costs.fills:,}"),
     ("turnover (USD face)", lambda r: usd(r.costs.turnover)),
     ("ticks outside the band", lambda r: share(r.outside_band_share)),
     ("LIQUIDATIONS", lambda r: str(r.costs.liquidations)),
@@ -144,12 +144,31 @@ def print_result(console: Console, result: BacktestResult) -> None:
         console.print(f"note: {note}", markup=False, highlight=False)
 
 
+LABEL_WIDTH = 30  # the widest row label, plus the table's borders
+
+
+def column_headers(names: Sequence[str], width: int) -> list[str]:
+    """Headers for one column per run: the run names when each fits its share of ``width``
+    (columns), else ``#1``, ``#2`` ... (a legend then names each run in full, so that no
+    identifier is ever cut)."""
+    share_each = (width - LABEL_WIDTH) // max(len(names), 1) - 3
+    if all(len(name) <= share_each for name in names):
+        return list(names)
+    return [f"#{index}" for index in range(1, len(names) + 1)]
+
+
 def print_comparison(console: Console, results: Sequence[BacktestResult]) -> None:
-    """Several runs on the same data, one column each."""
+    """Several runs on the same data, one column each; runs whose names do not fit their
+    column are numbered and named in full above the table."""
+    names = [result.name for result in results]
+    headers = column_headers(names, console.width)
+    if headers != names:
+        for header, name in zip(headers, names, strict=True):
+            console.print(f"{header}  {name}", markup=False, highlight=False)
     table = Table(title="Backtest comparison")
     table.add_column("metric")
-    for result in results:
-        table.add_column(result.name, justify="right")
+    for header in headers:
+        table.add_column(header, justify="right")
     for label, cell in (*ROWS, *margin_rows(results)):
         table.add_row(label, *(cell(result) for result in results))
     console.print(table)

@@ -194,11 +194,6 @@ def test_backtest_compare_fits_80_columns(tmp_path: Path) -> None:
     assert "Backtest comparison" in screen.text
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="compare headers are cut (backtest-sol-btc…): the table is rendered in "
-    "bot/backtest/report.py, which was being changed elsewhere when this test was written",
-)
 def test_backtest_compare_names_each_column(tmp_path: Path) -> None:
     screen = compare_screen(tmp_path)
     assert "…" not in screen.text
