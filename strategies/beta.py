@@ -22,6 +22,7 @@ modifier and trigger clocks) goes out in ``RuleResult.state`` and comes back in
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -29,6 +30,7 @@ from decimal import Decimal
 from typing import Literal
 
 from bot.config.models import CollateralMode
+from bot.core.no_trade import tracking_ratio
 from bot.core.types import HedgeTarget, Market
 from bot.stats.beta import BetaEstimate
 from strategies.base import RuleInputs, own_inverse_perp, own_linear_perp
@@ -36,6 +38,7 @@ from strategies.beta_choice import HedgeChoice, estimate_rho, own_contract_choic
 from strategies.events import RuleEvent, RuleResult
 from strategies.modifiers import FundingModifierParams, annualized_cost, step_funding_modifier
 from strategies.requests import BetaParams, BetaRequest, VolRequest
+from strategies.rho_gate import step_rho_gate
 from strategies.roll import choose_contract, dated_futures, roll_plan
 from strategies.state import RuleState
 from strategies.windows import TimeWindow, VolTrigger, activation_event, is_active
@@ -65,7 +68,9 @@ class BetaRule:
     candidates: tuple[str, ...] = ("BTC", "ETH")
     contract: ContractChoice = "inverse_perp"
     roll_hours_before_expiry: float = 24.0
-    rho_floor: Decimal = Decimal("0.7")
+    rho_floor: Decimal = Decimal("0.4")
+    rho_taper: Decimal = Decimal("0.2")  # below the floor the hedge shrinks to 0 over this
+    rho_breakdown: timedelta = timedelta(hours=24)  # at the taper's bottom this long: lifted
     on_low_rho: Literal["skip", "hedge_anyway"] = "skip"
     switch_margin: Decimal = Decimal("0.02")
     funding: FundingModifierParams | None = None
@@ -152,6 +157,7 @@ class BetaRule:
             return RuleResult(lifted, tuple(events), state)
         symbol = choice.symbol
         ratio, reasons, state = self._ratio(inputs, now, state, symbol, events)
+        ratio, state = self._gate(choice, now, state, ratio, reasons, events, exposure_usd)
         beta = choice.beta
         if beta <= 0:
             events.append(self._event("negative_beta", "warning", symbol, choice, exposure_usd))
@@ -166,6 +172,8 @@ class BetaRule:
             beta=beta,
             rho=choice.rho,
             proxy=choice.coin != self.asset,
+            tracking=choice.tracking,
+            beta_se=choice.beta_se,
             reason="; ".join(part for part in (choice.reason, *reasons) if part)
             if reasons
             else choice.reason,
@@ -191,6 +199,53 @@ class BetaRule:
         if state.instrument != symbol:
             state = replace(state, instrument=symbol)
         return RuleResult(targets, tuple(events), state)
+
+    def _gate(
+        self,
+        choice: HedgeChoice,
+        now: datetime,
+        state: RuleState,
+        ratio: Decimal,
+        reasons: list[str],
+        events: list[RuleEvent],
+        exposure_usd: Decimal,
+    ) -> tuple[Decimal, RuleState]:
+        """The ratio after the correlation gate (``strategies.rho_gate``) of a proxy hedge."""
+        if choice.rho is None or choice.coin == self.asset or self.on_low_rho != "skip":
+            return ratio, state
+        step = step_rho_gate(
+            state.rho_gate,
+            choice.rho,
+            now,
+            floor=self.rho_floor,
+            taper=self.rho_taper,
+            breakdown=self.rho_breakdown,
+        )
+        if step.state != state.rho_gate:
+            state = replace(state, rho_gate=step.state)
+        symbol = choice.symbol or ""
+        if step.broke or step.healed:
+            kind: Literal["rho_breakdown", "rho_restored"] = (
+                "rho_breakdown" if step.broke else "rho_restored"
+            )
+            why = (
+                f"rho({self.asset}, {choice.coin}) {choice.rho} at or below "
+                f"{self.rho_floor - self.rho_taper} for {self.rho_breakdown}: proxy hedge lifted "
+                f"until rho is back at {self.rho_floor}"
+                if step.broke
+                else f"rho({self.asset}, {choice.coin}) {choice.rho} back at the floor "
+                f"{self.rho_floor}: proxy hedge restored"
+            )
+            event = self._event("low_rho", "critical", symbol, choice, exposure_usd)
+            events.append(replace(event, kind=kind, message=why))
+        if step.scale < 1:
+            if state.rho_gate.broken:
+                reasons.append("proxy broken down (rho below the taper for long): lifted")
+            else:
+                reasons.append(
+                    f"rho below floor {self.rho_floor}: hedge tapered to {step.scale:.0%}"
+                )
+        return ratio * step.scale, state
 
     def _ratio(
         self,
@@ -298,19 +353,25 @@ class BetaRule:
         return choice
 
     def _checked_choice(self, coin: str, symbol: str, estimate: BetaEstimate) -> HedgeChoice:
-        """The choice of ``coin``'s ``symbol`` with ``estimate``: lifted when ρ is below the
-        floor under ``on_low_rho: skip``, with an event when below it at all."""
+        """The choice of ``coin``'s ``symbol`` with ``estimate``, with an event when ρ is below
+        the floor (the hedge then tapers: ``_gate``; ``on_low_rho: hedge_anyway``: it stays)."""
         beta, rho = stat_decimal(estimate.beta), stat_decimal(estimate.rho)
-        choice = HedgeChoice(symbol, coin, beta, rho, reason=f"beta {beta} rho {rho} vs {coin}")
+        tracking = None
+        if estimate.sd_asset is not None and estimate.sd_hedge is not None:
+            tracking = tracking_ratio(estimate.sd_asset, estimate.sd_hedge, float(rho))
+        se = estimate.beta_se
+        beta_se = stat_decimal(se) if se is not None and math.isfinite(se) else None
+        reason = f"beta {beta} rho {rho} vs {coin}"
+        choice = HedgeChoice(
+            symbol, coin, beta, rho, reason=reason, tracking=tracking, beta_se=beta_se
+        )
         if rho >= self.rho_floor:
             return choice
         skip = self.on_low_rho == "skip"
         why = f"rho({self.asset}, {coin}) {rho} below floor {self.rho_floor}"
-        why += ": proxy hedge skipped (target 0)" if skip else ": hedged anyway"
-        event = self._event("low_rho", "critical" if skip else "warning", symbol, choice, None)
+        why += ": proxy hedge tapered" if skip else ": hedged anyway"
+        event = self._event("low_rho", "warning", symbol, choice, None)
         event = replace(event, message=why)
-        if skip:
-            return HedgeChoice(None, coin, None, rho, (event,), why, lifted=symbol)
         return replace(choice, events=(event,), reason=f"{choice.reason}; {why}")
 
     def _usable(

@@ -24,6 +24,8 @@ class HedgeChoice:
     events: tuple[RuleEvent, ...] = ()
     reason: str = ""
     lifted: str | None = None  # the instrument not used (e.g. ρ below the floor), if listed
+    tracking: float | None = None  # var(r_A − r_B) / var(r_B): see bot.core.no_trade
+    beta_se: Decimal | None = None  # standard error of beta
 
 
 @lru_cache(maxsize=256)

@@ -57,6 +57,8 @@ def build_beta_rule(config: BetaRuleConfig) -> BetaRule:
         contract=config.contract,
         roll_hours_before_expiry=config.roll_hours_before_expiry,
         rho_floor=config.rho_floor,
+        rho_taper=config.rho_taper,
+        rho_breakdown=timedelta(hours=config.rho_breakdown_hours),
         on_low_rho=config.on_low_rho,
         switch_margin=config.switch_margin,
         funding=funding,

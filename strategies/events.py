@@ -18,7 +18,9 @@ if TYPE_CHECKING:
 
 Severity = Literal["info", "warning", "critical"]
 EventKind = Literal[
-    "low_rho",  # the best proxy's ρ is below the rule's floor
+    "low_rho",  # the best proxy's ρ is below the rule's floor (the hedge tapers)
+    "rho_breakdown",  # ρ at the taper's bottom for the breakdown time: the hedge is lifted
+    "rho_restored",  # ρ back at the floor after a breakdown: the hedge returns
     "beta_unavailable",  # no usable (ok and fresh) β estimate: insufficient data or stale
     "negative_beta",  # β ≤ 0: a short would add risk; no hedge
     "instrument_missing",  # the hedge instrument is not listed (or inactive)

@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from strategies.modifiers import FundingModifierState
+from strategies.rho_gate import RhoGateState
 from strategies.windows import ActivationState
 
 
@@ -23,6 +24,7 @@ class RuleState:
     instrument: str | None = None
     funding: FundingModifierState = field(default_factory=FundingModifierState)
     activation: ActivationState = field(default_factory=ActivationState)
+    rho_gate: RhoGateState = field(default_factory=RhoGateState)
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-safe dict (datetimes as ISO text)."""
@@ -40,6 +42,10 @@ class RuleState:
                 "vol_on": a.vol_on,
                 "vol_on_since": _iso(a.vol_on_since),
             },
+            "rho_gate": {
+                "low_since": _iso(self.rho_gate.low_since),
+                "broken": self.rho_gate.broken,
+            },
         }
 
     @classmethod
@@ -47,6 +53,7 @@ class RuleState:
         """Inverse of ``to_json``."""
         f = data.get("funding") or {}
         a = data.get("activation") or {}
+        g = data.get("rho_gate") or {}
         return cls(
             instrument=data.get("instrument"),
             funding=FundingModifierState(
@@ -59,6 +66,9 @@ class RuleState:
                 active=a.get("active"),
                 vol_on=bool(a.get("vol_on", False)),
                 vol_on_since=_parse(a.get("vol_on_since")),
+            ),
+            rho_gate=RhoGateState(
+                low_since=_parse(g.get("low_since")), broken=bool(g.get("broken", False))
             ),
         )
 

@@ -38,6 +38,7 @@ from typing import NamedTuple, cast
 from bot.backtest.wallets import MarginCheck, WalletState
 from bot.config.models import CollateralMode
 from bot.core.exposure import MissingPriceError, face_usd
+from bot.core.no_trade import instrument_bands
 from bot.core.ownership import owner_shares
 from bot.core.planner import PlannerSettings
 from bot.core.sizing import contracts_for_usd
@@ -369,7 +370,8 @@ def in_band(
     if snapshot.unknown_positions:
         return NOT_QUIET
     totals, parts, collateral = totals_and_parts(targets)
-    return _check(totals, parts, None, snapshot, settings, held, margin, owned, collateral)
+    bands = instrument_bands(targets, settings.band, settings.no_trade)
+    return _check(totals, parts, None, snapshot, settings, held, margin, owned, collateral, bands)
 
 
 def in_band_totals(
@@ -423,6 +425,7 @@ def _check(
     margin: MarginInputs | None,
     owned: Ownership | None,
     collateral: Collateral | None = None,
+    bands: Mapping[str, Decimal] | None = None,
 ) -> BandCheck:
     """The planner's decisions per instrument (``plan_hedges``), each settled by a float bound
     when it is clear and by the planner's own Decimal test otherwise. ``parts``: targets per
@@ -438,11 +441,12 @@ def _check(
         parts,
         names,
         snapshot,
-        settings.band,
+        settings.band if settings.band is not None else settings.no_trade.min_band,
         held,
         marks,
         owned or _NO_OWNED,
         collateral or _NO_COLLATERAL,
+        bands or _NO_BANDS,
     )
     wanted: dict[str, float] | None = None if margin is None else {}
     verdict = band.run(_NONE, wanted)
@@ -477,6 +481,8 @@ class _Pass:
     __slots__ = (
         "band",
         "band_f",
+        "bands",
+        "bands_f",
         "collateral",
         "held",
         "marks",
@@ -498,6 +504,7 @@ class _Pass:
         marks: Mapping[str, Decimal | None],
         previous: Ownership,
         collateral: Collateral,
+        bands: Mapping[str, Decimal],
     ) -> None:
         self.totals = totals
         self.parts = parts
@@ -509,6 +516,8 @@ class _Pass:
         self.marks = marks
         self.previous = previous
         self.collateral = collateral
+        self.bands = bands  # per instrument (instrument_bands); else ``band``
+        self.bands_f = {symbol: float(value) for symbol, value in bands.items()}
 
     def run(self, scales: Mapping[str, Decimal], wanted: dict[str, float] | None) -> BandCheck:
         """Quiet with the plan's ``owned``, outside, or not quiet; ``wanted`` (when given and
@@ -574,14 +583,15 @@ class _Pass:
             wanted[coin] = wanted.get(coin, 0.0) + target
         signed = known[1]
         size = known[3]
-        allowance = self.band_f * target
+        allowance = self.bands_f.get(symbol, self.band_f) * target
         clearly = (  # the float bound of _constants
             size
             and allowance > 0
             and (abs(target / size + known[5]) * (1 + 1e-9) + known[4]) * size
             < allowance * (1 - 1e-9)
         )
-        if not clearly and not _one_inside(market, price, total, signed, self.band):
+        band = self.bands.get(symbol, self.band)
+        if not clearly and not _one_inside(market, price, total, signed, band):
             return _OUTSIDE
         if name is None:
             return _NONE
@@ -608,17 +618,15 @@ class _Pass:
             wanted[coin] = wanted.get(coin, 0.0) + float(total)
         own, total = _owners_of(symbol, total, self.parts, self.names, scale)
         previous = self.previous.get(symbol)
-        if len(own) > 1 or (previous is not None and _other_owner(previous, own)):
-            held_neutral = self.collateral.get(symbol, _NO_OWNERS)
-            inside, mine = _owners_inside(
-                market, price, own, -signed, previous, self.band, held_neutral
-            )
-            return mine if inside else _OUTSIDE
+        band = self.bands.get(symbol, self.band)
         if not (
-            _one_inside_float(known, total, self.band_f)
-            or _one_inside(market, price, total, signed, self.band)
+            _one_inside_float(known, total, self.bands_f.get(symbol, self.band_f))
+            or _one_inside(market, price, total, signed, band)
         ):
             return _OUTSIDE
+        if len(own) > 1 or (previous is not None and _other_owner(previous, own)):
+            # the planner's ``_kept``: the short held, split as the previous plan meant it
+            return _owner_shares(symbol, max(-signed, ZERO), own, previous or _NONE)[2]
         return _single_owned(symbol, own, signed) if own else _NONE
 
 
@@ -627,6 +635,7 @@ _NO_NAMES: Mapping[str, str] = {}
 _NO_OWNED: Ownership = {}
 _NO_OWNERS: frozenset[str] = frozenset()
 _NO_COLLATERAL: Collateral = {}
+_NO_BANDS: Mapping[str, Decimal] = {}
 
 
 def _owners_of(
@@ -699,47 +708,6 @@ def _single_owned(symbol: str, own: Mapping[str, Decimal], signed: Decimal) -> d
 
 
 _OWNED: dict[str, tuple[Decimal, str, dict[str, Decimal]]] = {}
-
-
-def _owners_inside(
-    market: Market,
-    price: Decimal,
-    own: Mapping[str, Decimal],
-    current: Decimal,
-    previous: Mapping[str, Decimal] | None,
-    band: Decimal,
-    neutral: frozenset[str] = _NO_OWNERS,
-) -> tuple[bool, Mapping[str, Decimal]]:
-    """``bot.core.planner._decide_owners`` for a short held (``current`` >= 0): whether every
-    owner's part is inside its band (|target − part| <= band × basis, USD; the basis is the
-    owner's target, or for an owner in ``neutral`` (a margin coin held USD-neutral) the sum
-    of every owner's target: ``_tolerance_bases``), and the owned parts then (sorted by owner,
-    as the planner builds them). A part without a target (target 0) is outside."""
-    share, share_f, mine = _owner_shares(market.symbol, current, own, previous or _NONE)
-    if not share.keys() <= own.keys():
-        return False, _NONE
-    if market.kind == "inverse":  # face_usd(market, 1, price), without the call
-        per_contract = market.contract_size
-    else:
-        per_contract = face_usd(market, ONE, price)
-    per_contract_f = float(per_contract)
-    band_f = float(band)
-    whole = sum(own.values(), ZERO) if neutral else ZERO
-    whole_f = float(whole)
-    for owner, target in own.items():
-        if not target and owner not in share_f:
-            continue  # no target and no part: |0 − 0| <= band × basis
-        target_f = float(target)
-        mine_neutral = owner in neutral
-        basis_f = whole_f if mine_neutral else target_f
-        part_usd = share_f.get(owner, 0.0) * per_contract_f
-        room = band_f * basis_f - abs(target_f - part_usd)
-        if room > 1e-9 * (basis_f + target_f + part_usd) + 1e-9:
-            continue  # clearly inside
-        basis = whole if mine_neutral else target
-        if abs(target - share.get(owner, ZERO) * per_contract) > band * basis:
-            return False, _NONE
-    return True, mine
 
 
 def _neutral_coins(collateral: Collateral, markets: Mapping[str, Market]) -> frozenset[str]:

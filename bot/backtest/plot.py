@@ -50,7 +50,9 @@ def render_png(result: BacktestResult) -> bytes:
     values.set_ylabel("book value (USD)")
     eff = "-" if result.effectiveness is None else f"{result.effectiveness:.4f}"
     ceiling = "-" if result.ceiling is None else f"{result.ceiling:.4f}"
-    values.set_title(f"{result.name}: effectiveness {eff}, ceiling {ceiling}, band {result.band}")
+    values.set_title(
+        f"{result.name}: effectiveness {eff}, ceiling {ceiling}, band {result.band or 'fee-aware'}"
+    )
     values.legend(loc="upper left")
     for symbol, face in sorted(series.shorts.items()):
         shorts.plot(when, face[keep], label=symbol, linewidth=1)

@@ -47,7 +47,7 @@ def _ceiling_text(result: BacktestResult) -> str:
 ROWS: tuple[tuple[str, Cell], ...] = (
     ("period", lambda r: f"{r.start:%Y-%m-%d %H:%M} .. {r.end:%Y-%m-%d %H:%M}"),
     ("days / ticks", lambda r: f"{r.days} / {r.ticks} ({r.step_seconds // 60} min)"),
-    ("band / fee rate", lambda r: f"{r.band} / {r.fee_rate}"),
+    ("band / fee rate", lambda r: f"{r.band or 'fee-aware'} / {r.fee_rate}"),
     ("final value hedged (USD)", lambda r: usd(r.hedged.final_value)),
     ("final value unhedged (USD)", lambda r: usd(r.unhedged.final_value)),
     ("daily PnL vol hedged (USD)", lambda r: usd(r.hedged.daily_vol)),

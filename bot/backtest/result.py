@@ -142,7 +142,7 @@ class BacktestResult:
     step_seconds: int
     ticks: int
     days: int
-    band: Decimal
+    band: Decimal | None  # None: the fee-aware band (hedge.no_trade)
     fee_rate: Decimal
     hedged: BookSummary
     unhedged: BookSummary
@@ -483,7 +483,7 @@ def to_json(result: BacktestResult) -> dict[str, Any]:
         "step_seconds": result.step_seconds,
         "ticks": result.ticks,
         "days": result.days,
-        "band": str(result.band),
+        "band": "fee-aware" if result.band is None else str(result.band),
         "fee_rate": str(result.fee_rate),
         "effectiveness": ratio(result.effectiveness),
         "ceiling": ratio(result.ceiling),

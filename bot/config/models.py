@@ -85,12 +85,44 @@ from bot.config.rule_config import RatioRuleConfig as RatioRuleConfig
 from bot.config.rule_config import RuleConfig as RuleConfig
 
 
+class NoTradeConfig(Strict):
+    """The fee-aware no-trade region (bot.core.no_trade): the band of each hedge weighs the fee
+    of a trade against the risk of staying off target. Defaults chosen on real data
+    (bench/hedge_quality.py; README, "Hedge quality")."""
+
+    fee_rate: Annotated[Decimal, Field(ge=0, le=Decimal("0.01"))] = Field(
+        Decimal("0.00055"),
+        description="Taker fee the rule prices a trade at (fraction of notional).",
+    )
+    risk_aversion: Annotated[Decimal, Field(gt=0, le=1000)] = Field(
+        Decimal("0.15"),
+        description="Weight of the risk of staying off target against fees (higher: tighter).",
+    )
+    min_band: Fraction = Field(
+        Decimal("0.02"),
+        description="Narrowest band (fraction of target); also the band of hedges whose "
+        "target does not wander (own contract, ratio rules, margin held USD-neutral).",
+    )
+    max_band: Fraction = Field(Decimal("0.5"), description="Widest band (fraction of target).")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> NoTradeConfig:
+        if self.min_band > self.max_band:
+            raise ValueError("min_band cannot exceed max_band")
+        return self
+
+
 class HedgeConfig(Strict):
     """How close the hedge is kept to its target, and the margin settings of the shorts."""
 
-    band: Fraction = Field(
-        Decimal("0.02"),
-        description="Act only when |target − current| exceeds this fraction of the target.",
+    band: Fraction | None = Field(
+        None,
+        description="Act only when |target − current| exceeds this fraction of the target; "
+        "unset: the fee-aware band of no_trade.",
+    )
+    no_trade: NoTradeConfig = Field(
+        default_factory=NoTradeConfig,
+        description="The fee-aware band used when band is unset.",
     )
     min_order_usd: NonNegativeDecimal = Field(
         Decimal(10), description="Orders smaller than this (USD) are not sent."

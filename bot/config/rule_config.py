@@ -79,11 +79,22 @@ class BetaRuleConfig(Strict):
         24.0, description="inverse_future: roll to the next expiry this many hours before."
     )
     rho_floor: Fraction = Field(
-        Decimal("0.7"), description="Correlation ρ below which a proxy hedge is not held."
+        Decimal("0.4"),
+        description="Correlation ρ below which a proxy hedge tapers (scaled down with ρ).",
+    )
+    rho_taper: Fraction = Field(
+        Decimal("0.2"),
+        description="Below rho_floor the hedge shrinks linearly to 0 at rho_floor − rho_taper.",
+    )
+    rho_breakdown_hours: Annotated[float, Field(ge=0, le=24 * 365)] = Field(
+        24.0,
+        description="ρ at the taper's bottom this long: the proxy hedge is lifted (critical "
+        "event) until ρ is back at rho_floor.",
     )
     on_low_rho: Literal["skip", "hedge_anyway"] = Field(
         "skip",
-        description="ρ below rho_floor: lift the hedge (skip), or keep hedging (with an event).",
+        description="ρ below rho_floor: taper and, on a breakdown, lift the hedge (skip); or "
+        "keep hedging in full (with an event).",
     )
     switch_margin: Fraction = Field(
         Decimal("0.02"), description="ρ lead a new proxy needs to replace the current one."

@@ -58,6 +58,11 @@ class _Strict(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
+# The stated minimum history for a β: a week of hourly returns. Measured on the development pairs
+# (bench/hedge_quality.py), a week-old estimate already hedges better than none.
+DEFAULT_MIN_RETURNS = 168
+
+
 class BetaEstimatorConfig(_Strict):
     """How β and ρ are estimated from spot candles of the asset and of the hedge coin.
 
@@ -79,7 +84,9 @@ class BetaEstimatorConfig(_Strict):
         None, description="Estimate on coarser returns, e.g. 1d: daily returns from 1h candles."
     )
     min_observations: Annotated[int, Field(ge=2)] | None = Field(
-        None, description="Fewest returns for an estimate (default: half the window)."
+        None,
+        description="Fewest returns for an estimate (default: 168, a week of hourly returns, "
+        "or half the window if that is less); until the window fills, all returns are used.",
     )
     max_age_hours: Annotated[float, Field(gt=0)] = Field(
         48.0, description="An estimate whose newest return is older than this is stale."
@@ -99,7 +106,7 @@ class BetaEstimatorConfig(_Strict):
 
     @property
     def min_returns(self) -> int:
-        return self.min_observations or max(2, self.window // 2)
+        return self.min_observations or max(2, min(self.window // 2, DEFAULT_MIN_RETURNS))
 
     @model_validator(mode="after")
     def _consistent(self) -> BetaEstimatorConfig:

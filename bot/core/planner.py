@@ -44,7 +44,8 @@ from typing import TYPE_CHECKING, Literal
 from bot.core.exposure import face_usd, short_contracts
 from bot.core.ids import client_order_id
 from bot.core.margin import MarginCaps, MarginTerms, margin_caps
-from bot.core.ownership import owner_shares, owner_targets, owners_holding_collateral
+from bot.core.no_trade import NoTradeTerms, band_of, instrument_bands
+from bot.core.ownership import owner_shares, owner_targets
 from bot.core.sizing import ceil_to_step, contracts_for_usd, floor_to_step
 from bot.core.types import (
     ZERO,
@@ -68,11 +69,14 @@ Oversize = Literal["split", "clamp"]
 class PlannerSettings:
     """Band and limits for one plan. Fractions are of target USD; money is USD."""
 
-    band: Decimal  # act only when |target - current| > band × target (fraction, 0..1)
+    # act only when |target - current| > band × target (fraction, 0..1); None: the fee-aware
+    # no-trade region of bot.core.no_trade, per target
+    band: Decimal | None
     min_order_usd: Decimal  # smallest order worth sending, USD
     max_order_usd: Decimal  # largest single order, USD
     max_total_short_usd: Decimal  # cap on the sum of all shorts after the plan, USD
     oversize: Oversize = "split"  # what to do with an order above max_order_usd
+    no_trade: NoTradeTerms = field(default_factory=NoTradeTerms)
 
     @classmethod
     def from_config(cls, hedge: HedgeConfig, limits: LimitsConfig) -> PlannerSettings:
@@ -83,6 +87,12 @@ class PlannerSettings:
             max_order_usd=limits.max_order_usd,
             max_total_short_usd=limits.max_total_short_usd,
             oversize=limits.oversize,
+            no_trade=NoTradeTerms(
+                fee_rate=hedge.no_trade.fee_rate,
+                risk_aversion=hedge.no_trade.risk_aversion,
+                min_band=hedge.no_trade.min_band,
+                max_band=hedge.no_trade.max_band,
+            ),
         )
 
 
@@ -118,7 +128,7 @@ class _Instrument:
     increase: _Leg | None = None
     notes: list[str] = field(default_factory=list)
     owners: dict[str, Decimal] = field(default_factory=dict)  # owner -> target USD
-    bases: dict[str, Decimal] = field(default_factory=dict)  # owner -> USD its band is of
+    band: Decimal = ZERO  # fraction of target_usd the short may be off (instrument_bands)
     limit_usd: Decimal | None = None  # the most short its margin carries (None: unsized)
     owned: dict[str, Decimal] = field(default_factory=dict)  # owner -> short contracts meant
 
@@ -151,7 +161,7 @@ def plan_hedges(
     """
     totals = aggregate_targets(targets)
     owners = owner_targets(targets)
-    collateral_owners = owners_holding_collateral(targets)
+    bands = instrument_bands(targets, settings.band, settings.no_trade)
     caps = MarginCaps({}, (), {})
     if margin is not None:
         caps = margin_caps(totals, snapshot, margin)
@@ -172,13 +182,9 @@ def plan_hedges(
                 hold_reason = hold_reason or f"short on {symbol} cannot be valued"
             continue
         inst.limit_usd = caps.limits.get(symbol)
-        inst.bases = _tolerance_bases(parts, collateral_owners.get(symbol, frozenset()))
+        inst.band = band_of(bands, symbol, settings.band, settings.no_trade)
         if inst.market.active:
-            previous = (owned or {}).get(symbol, {})
-            if len(parts) > 1 or any(o not in parts for o in previous if previous[o] > 0):
-                _decide_owners(inst, settings, previous)
-            else:
-                _decide(inst, settings)
+            _decide(inst, settings, (owned or {}).get(symbol, {}))
         else:
             inst.notes.append("market inactive: no order")
         instruments.append(inst)
@@ -199,6 +205,7 @@ def plan_hedges(
             target_contracts=inst.target,
             current_contracts=inst.current,
             notes=tuple(inst.notes),
+            band=inst.band,
         )
         for inst in instruments
     )
@@ -258,17 +265,42 @@ def _load(
     return inst, ""
 
 
-def _decide(inst: _Instrument, settings: PlannerSettings) -> None:
-    """Fill ``inst.reductions`` / ``inst.increase`` before the caps (one owner, or none)."""
+def _decide(inst: _Instrument, settings: PlannerSettings, previous: Mapping[str, Decimal]) -> None:
+    """Fill ``inst.reductions`` / ``inst.increase`` before the caps: act only when the whole
+    instrument is outside its band (|target − current| > band × target, USD); then every owner
+    moves to its target. Judging owners one by one would trade their offsetting drifts (a rule's
+    part and the margin held USD-neutral move in opposite directions with the price)."""
     current = _close_long(inst)
     if current is None:
         return
     gap = inst.target - current
-    inst.owned = dict.fromkeys(inst.owners, max(inst.current, ZERO))
-    if gap == 0 or inst.usd(abs(gap)) <= settings.band * inst.target_usd:
+    if gap == 0 or inst.usd(abs(gap)) <= inst.band * inst.target_usd:
+        inst.owned = _kept(inst, current, previous)
         return
-    inst.owned = dict.fromkeys(inst.owners, inst.target)
-    _legs_for_gap(inst, gap, current, settings)
+    if len(inst.owners) > 1 or any(o not in inst.owners for o in previous if previous[o] > 0):
+        inst.notes.append(f"outside its band of {inst.band:.2%} of target")
+    per_contract = inst.usd(Decimal(1))
+    inst.owned = {
+        owner: usd / per_contract if len(inst.owners) > 1 else inst.target
+        for owner, usd in sorted(inst.owners.items())
+        if usd > 0
+    }
+    if inst.limit_usd is not None and inst.usd(inst.target) > inst.limit_usd:
+        gap = contracts_for_usd(inst.market, inst.limit_usd, inst.price) - current
+    if gap != 0:
+        _legs_for_gap(inst, gap, current, settings)
+
+
+def _kept(
+    inst: _Instrument, current: Decimal, previous: Mapping[str, Decimal]
+) -> dict[str, Decimal]:
+    """``Plan.owned`` when the instrument stays inside its band: the short held, split among
+    its owners as the previous plan meant it (one owner: all of it)."""
+    held = max(current, ZERO)
+    if len(inst.owners) <= 1 and not any(o not in inst.owners for o in previous if previous[o] > 0):
+        return dict.fromkeys(inst.owners, held)
+    share = owner_shares(held, inst.owners, previous)
+    return {owner: share[owner] for owner in sorted(share) if share[owner] > 0}
 
 
 def _close_long(inst: _Instrument) -> Decimal | None:
@@ -284,53 +316,6 @@ def _close_long(inst: _Instrument) -> Decimal | None:
         inst.reductions.append(_Leg("sell", -current, True, "close long before hedging"))
         current = ZERO
     return current
-
-
-def _decide_owners(
-    inst: _Instrument, settings: PlannerSettings, previous: Mapping[str, Decimal]
-) -> None:
-    """``_decide`` for an instrument several owners share: only owners outside their own band
-    (|target − own part| > band × target, in USD) move to target; the rest keep their part."""
-    current = _close_long(inst)
-    if current is None:
-        return
-    share = owner_shares(current, inst.owners, previous)
-    per_contract = inst.usd(Decimal(1))
-    wanted: dict[str, Decimal] = {}
-    outside: list[str] = []
-    for owner in sorted(set(inst.owners) | set(share)):
-        target_usd = inst.owners.get(owner, ZERO)
-        part = share.get(owner, ZERO)
-        basis = inst.bases.get(owner, target_usd)
-        if abs(target_usd - part * per_contract) > settings.band * basis:
-            outside.append(owner)
-            wanted[owner] = target_usd / per_contract
-        else:
-            wanted[owner] = part
-    inst.owned = {owner: contracts for owner, contracts in wanted.items() if contracts > 0}
-    if not outside:
-        return
-    named = ", ".join(owner or "unowned short" for owner in outside)
-    inst.notes.append(f"outside their band: {named}")
-    goal_usd = sum(wanted.values(), ZERO) * per_contract
-    if inst.limit_usd is not None:
-        # owners keeping a part above their (scaled) target must not take the short past
-        # what the margin carries
-        goal_usd = min(goal_usd, inst.limit_usd)
-    goal = contracts_for_usd(inst.market, goal_usd, inst.price)
-    gap = goal - current
-    if gap != 0:
-        _legs_for_gap(inst, gap, current, settings)
-
-
-def _tolerance_bases(
-    owners: Mapping[str, Decimal], collateral: frozenset[str]
-) -> dict[str, Decimal]:
-    """USD each owner's band is a fraction of: a rule's own target; for a margin coin held
-    USD-neutral, the whole instrument's target. Its drift is the PnL of the hedges it margins,
-    so judging it on its own (often small) size would trade that PnL tick after tick."""
-    total = sum(owners.values(), ZERO)
-    return {owner: total if owner in collateral else usd for owner, usd in owners.items()}
 
 
 def _legs_for_gap(

@@ -154,6 +154,10 @@ class HedgeTarget:
     proxy: bool = False
     reason: str = ""  # why ratio or size differs from the rule's plain ratio, if it does
     collateral: bool = False  # holds a margin coin USD-neutral (no rule of its own)
+    # var(r_asset − r_hedge) / var(r_hedge) of a proxy hedge (bot.core.no_trade): how fast its
+    # target wanders against the hedge's own risk. None: the target does not wander with prices.
+    tracking: float | None = None
+    beta_se: Decimal | None = None  # standard error of beta, when estimated
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,6 +170,7 @@ class InstrumentHedge:
     target_contracts: Decimal  # short contracts wanted (>= 0)
     current_contracts: Decimal  # short contracts held (>= 0; a long shows as negative)
     notes: tuple[str, ...] = ()
+    band: Decimal | None = None  # fraction of the target it may be off (bot.core.no_trade)
 
 
 class OrderState(StrEnum):

@@ -62,7 +62,7 @@ def observation(
                 drift=(hedge.current_short_usd - hedge.target_short_usd) / hedge.target_short_usd
                 if hedge.target_short_usd > 0
                 else None,
-                band=config.hedge.band,
+                band=hedge.band if hedge.band is not None else config.hedge.band,
                 proxy_rho=rho_of.get(symbol),
                 basis=basis(ticker.last, spot.last) if ticker and spot and spot.last else None,
             )

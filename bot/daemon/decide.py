@@ -110,6 +110,7 @@ def decide(
             view = apply_collateral(snapshot, moves.actions, collateral.terms.fee_rate)
             exposure_by_asset, book, targets = evaluate(view)
     plan = plan_hedges(targets, view, settings, plan_key, margin=margin, owned=owned)
+    bands = {hedge.instrument: hedge.band for hedge in plan.hedges}
     events = (
         *book.events,
         *(_action_event(action) for action in moves.actions),
@@ -117,7 +118,8 @@ def decide(
             _shortfall_event(s, margin)
             for s in plan.shortfalls
             # a gap within the hedge band is no news: the band would tolerate it anyway
-            if margin is not None and s.short_usd > settings.band * s.target_usd
+            if margin is not None
+            and s.short_usd > (bands.get(s.instrument) or settings.no_trade.min_band) * s.target_usd
         ),
     )
     return Decision(

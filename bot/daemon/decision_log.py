@@ -15,7 +15,7 @@ log = structlog.get_logger("bot.daemon.tick")
 
 
 def log_decision(
-    decision: Decision, orders: Sequence[PlannedOrder], *, band: Decimal, dry_run: bool
+    decision: Decision, orders: Sequence[PlannedOrder], *, band: Decimal | None, dry_run: bool
 ) -> None:
     """Log what the tick decided: ``orders`` are those that go out (or DRY_RUN)."""
     snapshot = decision.snapshot
@@ -47,7 +47,7 @@ def log_decision(
             current_short_usd=str(hedge.current_short_usd),
             target_contracts=str(hedge.target_contracts),
             current_contracts=str(hedge.current_contracts),
-            band=str(band),
+            band=str(hedge.band if hedge.band is not None else band),
             notes=list(hedge.notes),
         )
     for note in decision.plan.notes:

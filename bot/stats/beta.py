@@ -62,6 +62,12 @@ class BetaEstimate:
     estimated_at: datetime
     effective_n: float | None = None
     reason: str = ""
+    # Set with beta when ok: the standard error of beta (same units), and the per-bar standard
+    # deviations of the two return series (at the estimation horizon) that the fee-aware band
+    # weighs (bot.core.no_trade).
+    beta_se: float | None = None
+    sd_asset: float | None = None
+    sd_hedge: float | None = None
 
     @property
     def ok(self) -> bool:
@@ -136,6 +142,7 @@ def estimate_from_returns(
         beta: float | None = None,
         rho: float | None = None,
         effective_n: float | None = None,
+        moments: tuple[float, float] | None = None,
     ) -> BetaEstimate:
         return BetaEstimate(
             state=state,
@@ -151,6 +158,11 @@ def estimate_from_returns(
             estimated_at=now,
             effective_n=effective_n,
             reason=reason,
+            beta_se=None
+            if beta is None or moments is None
+            else beta_standard_error(beta, rho or 0.0, moments[0], moments[1], effective_n or 0.0),
+            sd_asset=None if moments is None else math.sqrt(moments[0]),
+            sd_hedge=None if moments is None else math.sqrt(moments[1]),
         )
 
     to_epoch(now)  # refuses a naive ``now``
@@ -167,7 +179,19 @@ def estimate_from_returns(
         return result("insufficient_data", "a series has no variance over the window")
     beta = cov / var_b
     rho = max(-1.0, min(1.0, cov / math.sqrt(var_a * var_b)))
-    return result("ok", "", beta, rho, effective_n)
+    return result("ok", "", beta, rho, effective_n, (var_a, var_b))
+
+
+def beta_standard_error(
+    beta: float, rho: float, var_asset: float, var_hedge: float, effective_n: float
+) -> float:
+    """Standard error of an OLS slope: sqrt(residual variance / ((n − 2) · var_hedge)), with the
+    residual variance var_asset·(1 − ρ²) and n the (Kish effective) number of returns.
+    Infinite below 3 returns: nothing can be said about the slope."""
+    if effective_n <= 2 or var_hedge <= 0:
+        return math.inf
+    residual = max(var_asset * (1.0 - rho * rho), 0.0)
+    return math.sqrt(residual / ((effective_n - 2.0) * var_hedge))
 
 
 def estimate_beta(

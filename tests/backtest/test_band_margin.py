@@ -177,9 +177,10 @@ def _neutral_coins(targets: list[HedgeTarget], snapshot: Snapshot) -> frozenset[
 
 def test_a_neutral_margin_coin_is_judged_on_the_whole_target() -> None:
     """SOL's hedge (1,000,000 USD) and the BTC margin held USD-neutral (100,000 USD) share
-    BTC/USD:BTC; the BTC part is 10 % off its own target, 0.9 % of the whole: inside its band
-    when it is a collateral target, outside when it is a rule's. Neither the replay's check nor
-    the planner's answer depends on the margin's limit while every owner is inside."""
+    BTC/USD:BTC; the BTC part is 10 % off its own target, 0.9 % of the whole: the instrument is
+    judged on its whole short, so it is inside the band whether the BTC target is collateral or
+    a rule's. Neither the replay's check nor the planner's answer depends on the margin's limit
+    while the instrument is inside."""
     market = Market("BTC/USD:BTC", "BTC", "USD", "BTC", "inverse", Decimal(100))
     price = Decimal(50_000)
     owned = {"BTC/USD:BTC": {"BTC": Decimal(1100), "SOL": Decimal(10_000)}}
@@ -206,7 +207,7 @@ def test_a_neutral_margin_coin_is_judged_on_the_whole_target() -> None:
         snapshot_states(snapshot, terms.leverage),
         {"BTC": float(price)},
     )
-    for held_neutral, quiet in ((True, True), (False, False)):
+    for held_neutral, quiet in ((True, True), (False, True)):
         targets = [
             HedgeTarget("SOL", "BTC/USD:BTC", Decimal("1.3"), Decimal(1_000_000)),
             HedgeTarget(

@@ -137,7 +137,7 @@ def row(path: str) -> tuple[str, str, str]:
         ("exchange.id", ("string", "**required**", "at least 1 character")),
         ("exchange.url", ("string or null", "`null`", "")),
         ("exchange.timeout_ms", ("integer", "`10000`", "[500, 120000]")),
-        ("hedge.band", ("decimal", "`0.02`", "[0, 1]")),
+        ("hedge.band", ("decimal or null", "`null`", "[0, 1]")),
         ("hedge.maintenance_margin_rate", ("decimal", "`0.005`", "(0, 0.5)")),
         ("execution.style", ("string", "`market`", "`market`, `limit`")),
         ("execution.limit_offset", ("decimal", "`0.0005`", "[0, 0.05]")),

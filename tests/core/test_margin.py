@@ -204,8 +204,9 @@ def test_no_increase_needs_more_margin_than_the_wallet_has(book: tuple[object, .
 def test_a_rules_band_ignores_a_collateral_hedge_on_the_same_instrument(
     rule_usd: int, collateral_usd: int, move: Decimal
 ) -> None:
-    """The rule owns its part of the short: it rebalances when ITS part is off by more than the
-    band, whatever the collateral hedge beside it weighs."""
+    """The instrument trades when its whole short is off target by more than the RULE's band
+    (band × the rule's target, USD), whatever the collateral hedge beside it weighs; then it
+    goes to the whole target."""
     band = D("0.02")
     owned = {BTC: {"LTC": D(rule_usd), "BTC": D(collateral_usd)}}
     held = rule_usd + collateral_usd
@@ -215,15 +216,14 @@ def test_a_rules_band_ignores_a_collateral_hedge_on_the_same_instrument(
         positions={BTC: position(BTC, held, entry=50_000)},
     )
     new_rule = D(rule_usd) * (1 + move)
-    targets = [target(BTC, new_rule, asset="LTC"), target(BTC, collateral_usd, asset="BTC")]
+    collateral = HedgeTarget("BTC", BTC, D(1), D(collateral_usd), collateral=True)
+    targets = [target(BTC, new_rule, asset="LTC"), collateral]
     plan = plan_hedges(targets, snap, settings(band=str(band)), "b", owned=owned)
-    outside = abs(new_rule - rule_usd) > band * new_rule
+    goal = int(new_rule + collateral_usd)  # 1 USD contracts, rounded toward the smaller hedge
     traded = sum((o.contracts for o in plan.orders), D(0))
-    if outside and abs(new_rule - rule_usd) >= 1:
-        assert plan.orders, "the rule's own drift must be traded"
-        assert abs(traded - abs(new_rule - rule_usd)) <= 1
-        assert plan.owned[BTC].get("BTC", D(0)) == collateral_usd
-    elif not outside:
+    if abs(goal - held) > band * new_rule:
+        assert traded == abs(goal - held), "the rule's own drift must be traded"
+    else:
         assert plan.orders == ()
 
 
@@ -241,9 +241,22 @@ def test_a_small_collateral_hedge_is_judged_on_the_hedge_it_margins() -> None:
     targets = [target(BTC, 1_200_000, asset="SOL"), collateral]
     plan = plan_hedges(targets, snap, settings(band="0.02"), "c", owned=owned)
     assert plan.orders == ()
-    # as a rule of its own size it would have traded
-    as_rule = [target(BTC, 1_200_000, asset="SOL"), target(BTC, 97_000, asset="BTC")]
-    assert plan_hedges(as_rule, snap, settings(band="0.02"), "c", owned=owned).orders
+
+
+def test_offsetting_drifts_of_two_owners_are_not_traded() -> None:
+    """A rule's part grows by what the margin held USD-neutral shrinks (the same price move):
+    the instrument's whole short is on target, so nothing trades, however far each part is
+    from its old size."""
+    owned = {BTC: {"SOL": D(100_000), "BTC": D(100_000)}}
+    snap = snapshot(
+        markets={BTC: inverse(BTC, 1)},
+        prices={"BTC": 50_000},
+        positions={BTC: position(BTC, 200_000, entry=50_000)},
+    )
+    collateral = HedgeTarget("BTC", BTC, D(1), D(90_000), collateral=True)
+    targets = [target(BTC, 110_000, asset="SOL"), collateral]
+    plan = plan_hedges(targets, snap, settings(band="0.02"), "d", owned=owned)
+    assert plan.orders == ()
 
 
 def test_owners_start_from_a_share_in_proportion_to_their_targets() -> None:

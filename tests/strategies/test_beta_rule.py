@@ -152,16 +152,21 @@ def test_auto_without_any_usable_estimate_lifts_the_previous_hedge() -> None:
     assert "ETH: no estimate" in result.events[0].message
 
 
-def test_low_rho_skips_the_proxy_with_an_event_or_hedges_anyway() -> None:
+def test_low_rho_tapers_the_proxy_with_an_event_or_hedges_anyway() -> None:
+    """ρ 0.6 is half-way down the taper from the floor 0.7 to 0.5: half the hedge is kept."""
     betas = {("SOL", "BTC"): estimate(1.4, 0.6)}
     book = inputs([exposure("SOL", 1_000, 150)], markets(inverse(BTC)), betas)
-    skipped = beta_rule("SOL").evaluate(book)
-    assert [(t.instrument, t.target_short_usd) for t in skipped.targets] == [(BTC, D(0))]
-    (event,) = skipped.events
-    assert (event.kind, event.severity, event.instrument) == ("low_rho", "critical", BTC)
+    tapered = beta_rule("SOL", rho_floor=D("0.7")).evaluate(book)
+    assert [(t.instrument, t.target_short_usd) for t in tapered.targets] == [(BTC, D(73_500))]
+    (event,) = tapered.events
+    assert (event.kind, event.severity, event.instrument) == ("low_rho", "warning", BTC)
     assert event.values["rho"] == "0.6"
     assert event.values["rho_floor"] == "0.7"
-    anyway = beta_rule("SOL", on_low_rho="hedge_anyway").evaluate(book)
+    low = {("SOL", "BTC"): estimate(1.4, 0.45)}
+    book_low = inputs([exposure("SOL", 1_000, 150)], markets(inverse(BTC)), low)
+    bottom = beta_rule("SOL", rho_floor=D("0.7")).evaluate(book_low)
+    assert only(bottom.targets).target_short_usd == 0
+    anyway = beta_rule("SOL", rho_floor=D("0.7"), on_low_rho="hedge_anyway").evaluate(book)
     assert only(anyway.targets).target_short_usd == 147_000
     assert [(e.kind, e.severity) for e in anyway.events] == [("low_rho", "warning")]
 
@@ -265,7 +270,7 @@ def test_scaling_holdings_by_k_scales_every_target_by_k(
 
 
 def test_incumbent_below_the_floor_does_not_block_a_better_proxy() -> None:
-    rule = beta_rule("SOL")
+    rule = beta_rule("SOL", rho_floor=D("0.7"))
     listed = markets(inverse(BTC), inverse(ETH, 10))
     betas = {("SOL", "BTC"): estimate(1.4, 0.69), ("SOL", "ETH"): estimate(1.1, 0.71)}
     state = {"SOL": RuleState(instrument=BTC)}
@@ -322,6 +327,6 @@ def test_a_rule_evaluated_tick_after_tick_answers_as_a_fresh_one() -> None:
         {(ETH, D("12600.0"))},
         {(ETH, D("12600.0"))},
         {(BTC, D("8400.0")), (ETH, D(0))},  # moved to BTC: ETH lifted
-        {(BTC, D(0))},  # no proxy clears the floor: the hedge is lifted
+        {(BTC, D("6825.000000"))},  # no proxy clears the floor: BTC, the best, tapered to 75 %
         {(ETH, D("14000.0")), (BTC, D(0))},
     ]
