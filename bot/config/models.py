@@ -95,7 +95,7 @@ class NoTradeConfig(Strict):
         description="Taker fee the rule prices a trade at (fraction of notional).",
     )
     risk_aversion: Annotated[Decimal, Field(gt=0, le=1000)] = Field(
-        Decimal("0.15"),
+        Decimal("0.2"),
         description="Weight of the risk of staying off target against fees (higher: tighter).",
     )
     min_band: Fraction = Field(

@@ -31,7 +31,7 @@ class NoTradeTerms:
     USD of target: larger keeps the hedge tighter); bands are fractions of the target."""
 
     fee_rate: Decimal = Decimal("0.00055")
-    risk_aversion: Decimal = Decimal("0.15")
+    risk_aversion: Decimal = Decimal("0.2")
     min_band: Decimal = Decimal("0.02")
     max_band: Decimal = Decimal("0.5")
 
