@@ -95,7 +95,7 @@ class NoTradeConfig(Strict):
         description="Taker fee the rule prices a trade at (fraction of notional).",
     )
     risk_aversion: Annotated[Decimal, Field(gt=0, le=1000)] = Field(
-        Decimal("0.2"),
+        Decimal("0.4"),
         description="Weight of the risk of staying off target against fees (higher: tighter).",
     )
     min_band: Fraction = Field(
@@ -104,6 +104,11 @@ class NoTradeConfig(Strict):
         "target does not wander (own contract, ratio rules, margin held USD-neutral).",
     )
     max_band: Fraction = Field(Decimal("0.5"), description="Widest band (fraction of target).")
+    trade_to: Fraction = Field(
+        Decimal("0.35"),
+        description="Where a trade out of the band stops: this fraction of the band short of "
+        "the target (0: at the target; 1: at the band's edge).",
+    )
 
     @model_validator(mode="after")
     def _ordered(self) -> NoTradeConfig:

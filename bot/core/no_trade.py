@@ -28,12 +28,15 @@ from bot.core.types import ZERO, HedgeTarget
 @dataclass(frozen=True, slots=True)
 class NoTradeTerms:
     """``fee_rate``: taker fee, fraction of notional; ``risk_aversion``: γ, dimensionless (per
-    USD of target: larger keeps the hedge tighter); bands are fractions of the target."""
+    USD of target: larger keeps the hedge tighter); bands are fractions of the target;
+    ``trade_to``: where a trade out of the band stops, as a fraction of the band short of the
+    target (0: at the target; 1: at the band's edge)."""
 
     fee_rate: Decimal = Decimal("0.00055")
-    risk_aversion: Decimal = Decimal("0.2")
+    risk_aversion: Decimal = Decimal("0.4")
     min_band: Decimal = Decimal("0.02")
     max_band: Decimal = Decimal("0.5")
+    trade_to: Decimal = Decimal("0.35")  # where a trade ends: 0 the target, 1 the band's edge
 
 
 def tracking_ratio(sd_asset: float, sd_hedge: float, rho: float) -> float | None:

@@ -92,6 +92,7 @@ class PlannerSettings:
                 risk_aversion=hedge.no_trade.risk_aversion,
                 min_band=hedge.no_trade.min_band,
                 max_band=hedge.no_trade.max_band,
+                trade_to=hedge.no_trade.trade_to,
             ),
         )
 
@@ -279,9 +280,12 @@ def _decide(inst: _Instrument, settings: PlannerSettings, previous: Mapping[str,
         return
     if len(inst.owners) > 1 or any(o not in inst.owners for o in previous if previous[o] > 0):
         inst.notes.append(f"outside its band of {inst.band:.2%} of target")
+    goal = _goal(inst, settings, gap)
+    gap = goal - current
+    share = goal / inst.target if inst.target > 0 else ZERO
     per_contract = inst.usd(Decimal(1))
     inst.owned = {
-        owner: usd / per_contract if len(inst.owners) > 1 else inst.target
+        owner: usd / per_contract * share if len(inst.owners) > 1 else goal
         for owner, usd in sorted(inst.owners.items())
         if usd > 0
     }
@@ -289,6 +293,19 @@ def _decide(inst: _Instrument, settings: PlannerSettings, previous: Mapping[str,
         gap = contracts_for_usd(inst.market, inst.limit_usd, inst.price) - current
     if gap != 0:
         _legs_for_gap(inst, gap, current, settings)
+
+
+def _goal(inst: _Instrument, settings: PlannerSettings, gap: Decimal) -> Decimal:
+    """Short contracts a trade aims at. Under the fee-aware band, ``no_trade.trade_to`` of the
+    band short of the target, on the side the short came from (0: the target itself; 1: the
+    band's edge, Whalley and Wilmott's rule): most of the drift is taken back at a fraction of
+    the turnover. A plain ``band``, or a target of 0, is met exactly."""
+    trade_to = settings.no_trade.trade_to
+    if settings.band is not None or inst.target <= 0 or trade_to <= 0:
+        return inst.target
+    keep_usd = trade_to * inst.band * inst.target_usd
+    keep = contracts_for_usd(inst.market, keep_usd, inst.price)
+    return inst.target - keep if gap > 0 else inst.target + keep
 
 
 def _kept(

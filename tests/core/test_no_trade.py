@@ -3,14 +3,18 @@ hedge's volatility, clamped, and summed per instrument over the rule targets onl
 
 from __future__ import annotations
 
+from dataclasses import replace
 from decimal import Decimal
 
 import numpy as np
 import pytest
 
 from bot.core.no_trade import NoTradeTerms, band_fraction, instrument_bands, tracking_ratio
+from bot.core.planner import PlannerSettings, plan_hedges
 from bot.core.types import HedgeTarget
 from bot.stats.beta import beta_standard_error
+
+from .factories import BTC, inverse, position, settings, snapshot, target
 
 D = Decimal
 TERMS = NoTradeTerms(fee_rate=D("0.00055"), risk_aversion=D("0.15"))
@@ -82,3 +86,34 @@ def test_the_standard_error_of_beta_is_the_ols_one() -> None:
     # with sample (ddof 1) moments, (n − 1)·var cancels between RSS and Σ(x − x̄)²
     got = beta_standard_error(slope, rho, cov[0, 0], cov[1, 1], 500.0)
     assert got == pytest.approx(expected, rel=1e-9)
+
+
+def fee_aware(**terms: Decimal) -> PlannerSettings:
+    return replace(settings(), band=None, no_trade=replace(NoTradeTerms(), **terms))
+
+
+def test_a_trade_out_of_the_fee_aware_band_stops_part_way_into_it() -> None:
+    """Band 10 % of a 100,000 USD target, trade_to 0.5: a short of 80,000 is raised to 95,000
+    (5 % short of target), one of 120,000 trimmed to 105,000; within the band nothing trades."""
+    snap_for = lambda held: snapshot(  # noqa: E731
+        markets={BTC: inverse(BTC, 1)},
+        prices={"BTC": 50_000},
+        positions={BTC: position(BTC, held, entry=50_000)},
+    )
+    rule = replace(target(BTC, 100_000, asset="SOL"), tracking=None)
+    terms = {"min_band": D("0.1"), "trade_to": D("0.5")}
+    up = plan_hedges([rule], snap_for(80_000), fee_aware(**terms), "u")
+    assert [(o.side, o.contracts) for o in up.orders] == [("sell", D(15_000))]
+    down = plan_hedges([rule], snap_for(120_000), fee_aware(**terms), "d")
+    assert [(o.side, o.contracts) for o in down.orders] == [("buy", D(15_000))]
+    inside = plan_hedges([rule], snap_for(91_000), fee_aware(**terms), "i")
+    assert inside.orders == ()
+    # to the target itself with trade_to 0, and always with a plain band
+    full = plan_hedges([rule], snap_for(80_000), fee_aware(min_band=D("0.1"), trade_to=D(0)), "f")
+    assert [o.contracts for o in full.orders] == [D(20_000)]
+    plain = plan_hedges([rule], snap_for(80_000), settings(band="0.1"), "p")
+    assert [o.contracts for o in plain.orders] == [D(20_000)]
+    # a lifted hedge (target 0) is closed in full
+    lifted = replace(rule, target_short_usd=D(0))
+    closed = plan_hedges([lifted], snap_for(80_000), fee_aware(**terms), "c")
+    assert [(o.side, o.contracts) for o in closed.orders] == [("buy", D(80_000))]
