@@ -130,6 +130,7 @@ class _Instrument:
     notes: list[str] = field(default_factory=list)
     owners: dict[str, Decimal] = field(default_factory=dict)  # owner -> target USD
     band: Decimal = ZERO  # fraction of target_usd the short may be off (instrument_bands)
+    wanders: bool = False  # a rule's target on it wanders with prices (a proxy hedge)
     limit_usd: Decimal | None = None  # the most short its margin carries (None: unsized)
     owned: dict[str, Decimal] = field(default_factory=dict)  # owner -> short contracts meant
 
@@ -163,6 +164,7 @@ def plan_hedges(
     totals = aggregate_targets(targets)
     owners = owner_targets(targets)
     bands = instrument_bands(targets, settings.band, settings.no_trade)
+    wandering = {t.instrument for t in targets if t.tracking and not t.collateral}
     caps = MarginCaps({}, (), {})
     if margin is not None:
         caps = margin_caps(totals, snapshot, margin)
@@ -184,6 +186,7 @@ def plan_hedges(
             continue
         inst.limit_usd = caps.limits.get(symbol)
         inst.band = band_of(bands, symbol, settings.band, settings.no_trade)
+        inst.wanders = symbol in wandering
         if inst.market.active:
             _decide(inst, settings, (owned or {}).get(symbol, {}))
         else:
@@ -299,9 +302,10 @@ def _goal(inst: _Instrument, settings: PlannerSettings, gap: Decimal) -> Decimal
     """Short contracts a trade aims at. Under the fee-aware band, ``no_trade.trade_to`` of the
     band short of the target, on the side the short came from (0: the target itself; 1: the
     band's edge, Whalley and Wilmott's rule): most of the drift is taken back at a fraction of
-    the turnover. A plain ``band``, or a target of 0, is met exactly."""
+    the turnover. A plain ``band``, a target that does not wander with prices (own perp, ratio
+    rules, margin alone) or a target of 0 is met exactly."""
     trade_to = settings.no_trade.trade_to
-    if settings.band is not None or inst.target <= 0 or trade_to <= 0:
+    if settings.band is not None or not inst.wanders or inst.target <= 0 or trade_to <= 0:
         return inst.target
     keep_usd = trade_to * inst.band * inst.target_usd
     keep = contracts_for_usd(inst.market, keep_usd, inst.price)

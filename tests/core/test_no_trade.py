@@ -100,7 +100,7 @@ def test_a_trade_out_of_the_fee_aware_band_stops_part_way_into_it() -> None:
         prices={"BTC": 50_000},
         positions={BTC: position(BTC, held, entry=50_000)},
     )
-    rule = replace(target(BTC, 100_000, asset="SOL"), tracking=None)
+    rule = replace(target(BTC, 100_000, asset="SOL"), tracking=1e-12)
     terms = {"min_band": D("0.1"), "trade_to": D("0.5")}
     up = plan_hedges([rule], snap_for(80_000), fee_aware(**terms), "u")
     assert [(o.side, o.contracts) for o in up.orders] == [("sell", D(15_000))]
@@ -113,6 +113,10 @@ def test_a_trade_out_of_the_fee_aware_band_stops_part_way_into_it() -> None:
     assert [o.contracts for o in full.orders] == [D(20_000)]
     plain = plan_hedges([rule], snap_for(80_000), settings(band="0.1"), "p")
     assert [o.contracts for o in plain.orders] == [D(20_000)]
+    # a target that does not wander (own perp, ratio rule) goes to the target
+    plain_rule = replace(rule, tracking=None)
+    own = plan_hedges([plain_rule], snap_for(80_000), fee_aware(**terms), "o")
+    assert [o.contracts for o in own.orders] == [D(20_000)]
     # a lifted hedge (target 0) is closed in full
     lifted = replace(rule, target_short_usd=D(0))
     closed = plan_hedges([lifted], snap_for(80_000), fee_aware(**terms), "c")

@@ -304,3 +304,35 @@ def test_ewma_follows_a_real_regime_change_faster_than_the_ols_window() -> None:
     assert ewma_hours < ols_hours
     assert (ewma_hours, ols_hours) == (185, 391)  # measured; the data are fixed
     assert math.isclose(halfway, 1.297, abs_tol=0.001)
+
+
+def test_a_short_history_is_used_from_the_stated_minimum_on() -> None:
+    """The default estimator (720 hourly returns) answers from a week of returns (168) on,
+    with every return it has, and its standard error shrinks as the history grows."""
+    from bot.config.rule_params import DEFAULT_MIN_RETURNS, BetaEstimatorConfig
+
+    config = BetaEstimatorConfig()
+    assert (config.window, config.min_returns) == (720, DEFAULT_MIN_RETURNS) == (720, 168)
+    rng = np.random.default_rng(11)
+    hedge_r = rng.normal(0, 0.01, 720)
+    asset_r = 1.5 * hedge_r + rng.normal(0, 0.01, 720)
+    errors = []
+    for size in (167, 168, 400, 720):
+        asset, hedge = pair(hedge_r[:size], asset_r[:size])
+        found = estimate_beta(
+            asset,
+            hedge,
+            method="ols",
+            window=config.window,
+            min_observations=config.min_returns,
+            max_age=DAY,
+            now=end_of(asset),
+        )
+        if size < 168:
+            assert found.state == "insufficient_data"
+            continue
+        assert found.state == "ok"
+        assert found.n == size
+        assert found.beta == pytest.approx(1.5, abs=4 * (found.beta_se or 1))
+        errors.append(found.beta_se)
+    assert errors == sorted(errors, reverse=True)
