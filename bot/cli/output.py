@@ -197,6 +197,8 @@ def hedge_reason(target: HedgeTarget) -> str:
             return f"{target.asset} lifted: {humane(target.reason)}"
         return f"{target.asset} rule, ratio {_ratio(target.ratio)}: no exposure to hedge"
     why = f"{target.asset} rule, ratio {_ratio(target.ratio)}, β {_ratio(target.beta)}"
+    if target.beta_se is not None:
+        why += f" ±{_ratio(target.beta_se)}"
     if target.rho is not None:
         why += f", ρ {_ratio(target.rho)}"
     if target.proxy:

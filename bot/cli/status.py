@@ -78,6 +78,13 @@ def _fixed(value: str | None, places: int = 4) -> str:
     return "-" if value is None else f"{Decimal(value):.{places}f}"
 
 
+def _beta(row: dict[str, Any]) -> str:
+    """β to 4 places, with its standard error when the estimate has one: ``1.2346 ±0.0312``."""
+    beta = _fixed(row.get("beta"))
+    se = row.get("beta_se")
+    return beta if se is None else f"{beta} ±{se:.4f}"
+
+
 def _time(value: str | None) -> str:
     """An ISO instant as ``YYYY-MM-DD HH:MM`` in UTC."""
     if value is None:
@@ -192,7 +199,7 @@ def render(console: Console, state: dict[str, Any]) -> None:
             ("asset", TEXT, _field("asset")),
             ("instrument", TEXT, _field("instrument")),
             ("ratio", NUMBER, _field("ratio", _percent)),
-            ("β", NUMBER, _field("beta", _fixed)),
+            ("β", NUMBER, _beta),
             ("ρ", NUMBER, _field("rho", _fixed)),
             ("proxy", WORD, lambda row: "yes" if row.get("proxy") else "no"),
         ),

@@ -36,6 +36,7 @@ def log_decision(
             instrument=target.instrument,
             ratio=str(target.ratio),
             beta=str(target.beta),
+            beta_se=None if target.beta_se is None else str(target.beta_se),
             target_short_usd=str(target.target_short_usd),
             reason=target.reason,
         )

@@ -26,6 +26,7 @@ class BetaEstimateRow(AccountMixin, Base):
     state: Mapped[str] = mapped_column(String(32))  # ok | insufficient_data | stale
     beta: Mapped[float | None] = mapped_column(Float)
     rho: Mapped[float | None] = mapped_column(Float)
+    beta_se: Mapped[float | None] = mapped_column(Float)  # standard error of beta (0006)
     method: Mapped[str] = mapped_column(String(8))  # ols | ewma
     window: Mapped[int] = mapped_column(Integer)  # returns
     half_life: Mapped[float | None] = mapped_column(Float)  # bars (EWMA)

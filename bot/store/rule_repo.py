@@ -3,6 +3,7 @@ controls."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -48,6 +49,7 @@ class RuleRecords:
                     state=estimate.state,
                     beta=estimate.beta,
                     rho=estimate.rho,
+                    beta_se=_finite(estimate.beta_se),
                     method=estimate.method,
                     window=estimate.window,
                     half_life=estimate.half_life,
@@ -164,3 +166,8 @@ class RuleRecords:
             else ("hedge_off" if row.mode == "hedge_off" else "active")
         )
         return Control(mode=mode, at=row.at, reason=row.reason, source=row.source)
+
+
+def _finite(value: float | None) -> float | None:
+    """``value`` when it is a finite number (an infinite standard error is stored as NULL)."""
+    return value if value is not None and math.isfinite(value) else None

@@ -326,6 +326,7 @@ async def account_status(engine: AsyncEngine, account: str, orders: int = 5) -> 
                 "beta": _num(target.beta),
                 "rho": _num(target.rho),
                 "proxy": target.proxy,
+                "beta_se": estimate.beta_se if estimate and target.proxy else None,
                 "beta_estimated_at": estimate.estimated_at.isoformat() if estimate else None,
                 "reason": target.reason,
             }

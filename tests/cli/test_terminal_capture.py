@@ -260,3 +260,11 @@ def test_funding_without_payments_is_zero_and_without_rates_none() -> None:
     assert "Funding (carry in USD at the last tick's prices; + received): none" in (
         console.export_text()
     )
+
+
+def test_the_hedge_ratio_table_shows_beta_with_its_standard_error() -> None:
+    from bot.cli.status import _beta
+
+    assert _beta({"beta": "1.234567", "beta_se": 0.031249}) == "1.2346 ±0.0312"
+    assert _beta({"beta": "1", "beta_se": None}) == "1.0000"
+    assert _beta({"beta": None}) == "-"

@@ -290,6 +290,20 @@ D = Decimal
             HedgeTarget(
                 "SOL",
                 "BTC/USD:BTC",
+                D(1),
+                D(1000),
+                beta=D("1.234567"),
+                rho=D("0.8123456"),
+                proxy=True,
+                reason="beta 1.234567 rho 0.8123456 vs BTC",
+                beta_se=D("0.031249"),
+            ),
+            "SOL rule, ratio 1, β 1.2346 ±0.0312, ρ 0.8123 (proxy)",
+        ),
+        (
+            HedgeTarget(
+                "SOL",
+                "BTC/USD:BTC",
                 D(0),
                 D(0),
                 reason="rho(SOL, BTC) 0.41234567 below floor 0.7: proxy hedge skipped (target 0)",

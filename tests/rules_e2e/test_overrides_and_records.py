@@ -80,7 +80,8 @@ async def test_beta_estimates_and_position_risk_are_recorded(tmp_path: Path) -> 
     await ticks(config, 2)
     with sqlite3.connect(tmp_path / "db.sqlite") as db:
         rows = db.execute(
-            "select asset, hedge, state, beta, rho, window, n, method, data_end from beta_estimates"
+            "select asset, hedge, state, beta, rho, window, n, method, data_end, beta_se "
+            "from beta_estimates"
         ).fetchall()
         risk = db.execute(
             "select symbol, exchange_liquidation_price, own_liquidation_price, formula "
@@ -95,6 +96,7 @@ async def test_beta_estimates_and_position_risk_are_recorded(tmp_path: Path) -> 
     assert sol_btc[6] == 240
     assert sol_btc[7] == "ols"
     assert sol_btc[8] is not None
+    assert 0 < sol_btc[9] < 0.5 * sol_btc[3]  # the standard error of β, stored with it
     # one estimate per refresh period (180 min), not per tick (each replay tick is 1 h)
     assert len([r for r in rows if r[:2] == ("SOL", "BTC")]) == 1
     assert risk

@@ -119,7 +119,7 @@ async def _tables(url: str) -> tuple[str | None, set[str]]:
 
 
 async def test_migration_0005_up_and_down(db_url: str) -> None:
-    await upgrade(db_url)
+    await upgrade(db_url, "0005")
     revision, tables = await _tables(db_url)
     assert (revision, "margin_state" in tables) == ("0005", True)
     await downgrade(db_url, "0004")
@@ -130,4 +130,4 @@ async def test_migration_0005_up_and_down(db_url: str) -> None:
         True,
     )
     await upgrade(db_url)
-    assert (await _tables(db_url))[0] == "0005"
+    assert (await _tables(db_url))[0] == "0006"
