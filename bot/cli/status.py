@@ -82,7 +82,7 @@ def _beta(row: dict[str, Any]) -> str:
     """β to 4 places, with its standard error when the estimate has one: ``1.2346 ±0.0312``."""
     beta = _fixed(row.get("beta"))
     se = row.get("beta_se")
-    return beta if se is None else f"{beta} ±{se:.4f}"
+    return beta if se is None else f"{beta} ±{_fixed(str(se))}"
 
 
 def _time(value: str | None) -> str:

@@ -60,6 +60,7 @@ def decision_report(decision: Decision) -> dict[str, Any]:
                 "ratio": _num(target.ratio),
                 "beta": _num(target.beta),
                 "rho": _num(target.rho),
+                "beta_se": _num(target.beta_se),
                 "proxy": target.proxy,
                 "reason": target.reason,
                 "target_short_usd": _num(target.target_short_usd),

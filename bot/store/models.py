@@ -157,6 +157,7 @@ class TargetRow(AccountMixin, Base):
     proxy: Mapped[bool] = mapped_column(Boolean)
     target_short_usd: Mapped[Decimal]
     reason: Mapped[str] = mapped_column(Text)
+    beta_se: Mapped[Decimal | None]  # standard error of beta, when estimated (0007)
 
 
 class InstrumentHedgeRow(AccountMixin, Base):

@@ -155,6 +155,8 @@ def target_row(tick_id: int, account: str, item: HedgeTarget) -> TargetRow:
         proxy=item.proxy,
         target_short_usd=item.target_short_usd,
         reason=item.reason,
+        # a standard error without a finite value (too few returns) is stored as none
+        beta_se=item.beta_se if item.beta_se is not None and item.beta_se.is_finite() else None,
     )
 
 

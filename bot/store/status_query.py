@@ -35,6 +35,17 @@ def _num(value: Decimal | None) -> str | None:
     return None if value is None else format(value.normalize(), "f")
 
 
+def _beta_se(target: TargetRow, estimate: BetaEstimateRow | None) -> str | None:
+    """The standard error of the target's beta: the target's own, else (a proxy target stored
+    before targets carried one) the newest estimate's for its pair; None for a beta that is not
+    estimated (own-perp hedges, ratio rules)."""
+    if target.beta_se is not None:
+        return _num(target.beta_se)
+    if not target.proxy or estimate is None or estimate.beta_se is None:
+        return None
+    return _num(Decimal(repr(estimate.beta_se)))
+
+
 def _liquidation(check: PositionRiskRow) -> tuple[Decimal | None, str]:
     """The liquidation price to act on (the exchange's when given, else our own) and its source."""
     if check.exchange_liquidation_price is not None:
@@ -265,7 +276,7 @@ async def account_status(engine: AsyncEngine, account: str, orders: int = 5) -> 
             await session.scalars(
                 select(BetaEstimateRow)
                 .where(BetaEstimateRow.account == account)
-                .order_by(BetaEstimateRow.estimated_at.desc())
+                .order_by(BetaEstimateRow.estimated_at.desc(), BetaEstimateRow.id.desc())
             )
         ).all()
         funding_paid = (
@@ -326,7 +337,7 @@ async def account_status(engine: AsyncEngine, account: str, orders: int = 5) -> 
                 "beta": _num(target.beta),
                 "rho": _num(target.rho),
                 "proxy": target.proxy,
-                "beta_se": estimate.beta_se if estimate and target.proxy else None,
+                "beta_se": _beta_se(target, estimate),
                 "beta_estimated_at": estimate.estimated_at.isoformat() if estimate else None,
                 "reason": target.reason,
             }

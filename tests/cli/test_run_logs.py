@@ -41,6 +41,10 @@ def test_on_a_terminal_the_log_goes_to_a_file(tmp_path: Path) -> None:
     # full precision stays in the log
     exposure = next(e for e in events if e["event"] == "exposure" and e["asset"] == "BTC")
     assert exposure["exposure_usd"] == "153035.875"
+    # the demo hedges each coin on its own perp: no β estimated, no standard error
+    targets = [e for e in events if e["event"] == "target"]
+    assert targets
+    assert all("beta_se" in e and e["beta_se"] is None for e in targets)
 
 
 def test_warnings_still_reach_the_terminal(tmp_path: Path) -> None:
@@ -111,3 +115,37 @@ def test_with_a_log_file_only_warnings_reach_stderr(
     ]
     assert events[0]["exposure_usd"] == "152951.85330410242870992521"
     assert events[2]["logger"] == "apscheduler.scheduler"
+
+
+def test_the_decision_log_and_report_carry_the_standard_error_of_beta() -> None:
+    """A proxy hedge's target: β with its standard error, exact, in the JSON log of the decision
+    and in the decision's report (``hedgebot plan --json``, the HTTP and MQTT state)."""
+    from datetime import UTC, datetime
+    from decimal import Decimal
+
+    from structlog.testing import capture_logs
+
+    from bot.core.types import HedgeTarget, Plan, Snapshot
+    from bot.daemon.decide import Decision
+    from bot.daemon.decision_log import log_decision
+    from bot.daemon.report import decision_report
+
+    proxy = HedgeTarget(
+        "SOL",
+        "BTC/USD:BTC",
+        Decimal(1),
+        Decimal(1000),
+        beta=Decimal("1.234567"),
+        rho=Decimal("0.81"),
+        proxy=True,
+        beta_se=Decimal("0.031249"),
+    )
+    own = HedgeTarget("BTC", "BTC/USD:BTC", Decimal(1), Decimal(2000))
+    snapshot = Snapshot(datetime(2026, 1, 2, tzinfo=UTC), {}, {}, {}, {}, {}, {})
+    decision = Decision(snapshot, {}, (proxy, own), Plan((), ()))
+    with capture_logs() as logs:
+        log_decision(decision, (), band=None, dry_run=True)
+    targets = [(e["asset"], e["beta"], e["beta_se"]) for e in logs if e["event"] == "target"]
+    assert targets == [("SOL", "1.234567", "0.031249"), ("BTC", "1", None)]
+    hedges = [(h["asset"], h["beta_se"]) for h in decision_report(decision)["hedges"]]
+    assert hedges == [("SOL", "0.031249"), ("BTC", None)]

@@ -24,7 +24,7 @@ from bot.exchange.profiles import PROFILES
 from bot.store.models import FundingPaymentRow
 from bot.store.status_query import funding_carry
 from tests.cli.terminal import COLUMNS, demo_checkout, run_on_terminal
-from tests.helpers import REPLAY_DIR, REPO, run_cli
+from tests.helpers import REPLAY_DIR, REPO, run_cli, write_config
 
 WIDE = 200  # the emulated screen: wider than the 80 columns the program is told it has
 ROWS = 3000
@@ -161,6 +161,50 @@ def test_status_fits_and_shows_funding_per_instrument(demo: tuple[Path, Screen])
     assert Decimal(btc["carry_30d"]) > 0  # a short earns a positive rate
 
 
+def test_a_proxy_hedge_shows_beta_with_its_standard_error(tmp_path: Path) -> None:
+    """The demo hedges each coin on its own perp: here SOL on BTC's perp by its estimated β,
+    whose standard error the tick's hedge line and status's ratio table show beside it."""
+    config = write_config(
+        tmp_path,
+        f"""
+        exchange:
+          id: sim
+          sim:
+            replay: {{path: {REPLAY_DIR}, start: "2024-04-10T00:00:00+00:00"}}
+            inverse_perps: [BTC]
+            balances: {{spot: {{SOL: 500}}, margin: {{BTC: 2}}}}
+        rules:
+          - {{kind: beta, asset: SOL, ratio: 0.7, estimator: {{window: 240}}}}
+        hedge: {{leverage: 2}}
+        schedule: {{interval_seconds: 0.2}}
+        database: {{url: "sqlite+aiosqlite:///var/db.sqlite"}}
+        """,
+    )
+    # relative paths, as the demo's: the line naming the log file fits 80 columns
+    run = on_screen("run", "--config", config.name, "--ticks", "2", cwd=tmp_path)
+    assert_nothing_cut(run)
+    why = [line for line in run.lines if line.startswith("    why: SOL rule, ratio 0.7, β ")]
+    assert len(why) == 2, run.text
+    for line in why:
+        assert re.search(r", β \d\.\d{1,4} ±0\.\d{1,4}, ρ 0\.\d{1,4} \(proxy\)", line), line
+
+    screen = on_screen("status", "--config", config.name, cwd=tmp_path)
+    assert_nothing_cut(screen)
+    status = run_cli("status", "--config", config.name, "--json", cwd=tmp_path)
+    assert status.returncode == 0, status.stderr
+    (account,) = json.loads(status.stdout)["accounts"]
+    sol, btc = account["assets"]
+    assert (sol["asset"], sol["proxy"], btc["asset"], btc["proxy"]) == ("SOL", True, "BTC", False)
+    assert 0 < Decimal(sol["beta_se"]) < Decimal(sol["beta"]) / 4
+    assert btc["beta_se"] is None
+    header, rows = table(screen, "Hedge ratios", 2)
+    assert header == ["asset", "instrument", "ratio", "β", "ρ", "proxy"]
+    places = Decimal("0.0001")
+    beta, se = (Decimal(sol[name]).quantize(places) for name in ("beta", "beta_se"))
+    assert rows[0][:4] == ["SOL", "BTC/USD:BTC", "70.00%", f"{beta} ±{se}"]
+    assert rows[1][:4] == ["BTC", "BTC/USD:BTC", "100.00%", "1.0000"]
+
+
 def test_exchanges_fit_with_every_identifier_whole(tmp_path: Path) -> None:
     screen = on_screen("exchanges", cwd=tmp_path)
     assert_nothing_cut(screen)
@@ -265,6 +309,53 @@ def test_funding_without_payments_is_zero_and_without_rates_none() -> None:
 def test_the_hedge_ratio_table_shows_beta_with_its_standard_error() -> None:
     from bot.cli.status import _beta
 
-    assert _beta({"beta": "1.234567", "beta_se": 0.031249}) == "1.2346 ±0.0312"
+    assert _beta({"beta": "1.234567", "beta_se": "0.031249"}) == "1.2346 ±0.0312"
+    assert _beta({"beta": "-0.5", "beta_se": 0.00004}) == "-0.5000 ±0.0000"
     assert _beta({"beta": "1", "beta_se": None}) == "1.0000"
     assert _beta({"beta": None}) == "-"
+
+
+def _asset(asset: str, instrument: str, beta: str, **fields: object) -> dict[str, object]:
+    """One ``assets`` row as ``account_status`` gives it."""
+    row: dict[str, object] = {
+        "asset": asset,
+        "instrument": instrument,
+        "exposure_usd": "1234567.891",
+        "ratio": "0.7",
+        "target_short_usd": "864197.5237",
+        "hedge_usd": "850000",
+        "drift": "-0.0164",
+        "beta": beta,
+        "rho": None,
+        "proxy": False,
+        "beta_se": None,
+    }
+    return row | fields
+
+
+def test_status_shows_a_proxy_hedges_standard_error_within_80_columns() -> None:
+    """The demo hedges each coin on its own perp (no β estimated): a proxy hedge's row, β with
+    its standard error, beside an own-perp one and a dated future's long symbol."""
+    assets = [
+        _asset(
+            "SOL",
+            "BTC/USD:BTC-261225",
+            "-1.234567",
+            rho="0.8123456",
+            proxy=True,
+            beta_se="0.0312499",
+        ),
+        _asset("WIF", "SOL/USD:SOL", "2.5", rho="0.61", proxy=True, beta_se="0.1875"),
+        _asset("BTC", "BTC/USD:BTC", "1"),
+    ]
+    console = Console(width=COLUMNS, record=True, file=io.StringIO())
+    render(console, {"account": "default", "last_tick": None, "assets": assets})
+    screen = Screen(console.export_text().splitlines())
+    assert_nothing_cut(screen)
+    header, rows = table(screen, "Hedge ratios", len(assets))
+    assert header == ["asset", "instrument", "ratio", "β", "ρ", "proxy"]
+    assert rows == [
+        ["SOL", "BTC/USD:BTC-261225", "70.00%", "-1.2346 ±0.0312", "0.8123", "yes"],
+        ["WIF", "SOL/USD:SOL", "70.00%", "2.5000 ±0.1875", "0.6100", "yes"],
+        ["BTC", "BTC/USD:BTC", "70.00%", "1.0000", "-", "no"],
+    ]

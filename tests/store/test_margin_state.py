@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.margin import InstrumentMargin
-from bot.store.db import create_engine, current_revision, downgrade, upgrade
+from bot.store.db import create_engine, current_revision, downgrade, head_revision, upgrade
 from bot.store.margin_models import MarginStateRow
 from bot.store.models import TickRow
 from bot.store.repo import Store
@@ -130,4 +130,4 @@ async def test_migration_0005_up_and_down(db_url: str) -> None:
         True,
     )
     await upgrade(db_url)
-    assert (await _tables(db_url))[0] == "0006"
+    assert (await _tables(db_url))[0] == head_revision()
