@@ -145,9 +145,19 @@ async def _migrate(url: str, direction: Literal["upgrade", "downgrade"], revisio
         await engine.dispose()
 
 
+# Key of the PostgreSQL advisory lock that serialises migrations (any stable 64-bit number).
+MIGRATION_LOCK_KEY = 0x6865646765626F74  # "hedgebot"
+
+
 def _run_alembic(
     connection: Connection, url: str, direction: Literal["upgrade", "downgrade"], revision: str
 ) -> None:
+    if connection.dialect.name == "postgresql":
+        # Two daemons starting at once on a fresh database would both create alembic_version
+        # and one would die on its primary key. The transaction-level lock makes the second
+        # wait until the first commits; it then finds the database at head and does nothing.
+        # (SQLite needs none: the migration runs in a BEGIN IMMEDIATE transaction.)
+        connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK_KEY:d})")
     config = alembic_config(url)
     config.attributes["connection"] = connection
     if direction == "upgrade":

@@ -189,3 +189,68 @@ async def test_two_daemons_one_owner_and_takeover_within_two_ticks(
     position = emulator.engine.positions([BTC])[BTC]
     exposure_usd = Decimal(2) * Decimal(50_000)  # 0.5 spot + 1.5 margin, before fees
     assert exposure_usd * Decimal("0.97") <= -position.contracts <= exposure_usd
+
+
+async def _first_of(
+    streams: list[asyncio.StreamReader], markers: tuple[str, ...], within_s: float
+) -> dict[int, str]:
+    """For each stream, the first of ``markers`` to appear on it."""
+
+    async def one(stream: asyncio.StreamReader) -> str:
+        while True:
+            line = (await stream.readline()).decode()
+            if not line:
+                raise AssertionError(f"stream ended before any of {markers}")
+            for marker in markers:
+                if marker in line:
+                    return marker
+
+    found = await asyncio.wait_for(asyncio.gather(*(one(s) for s in streams)), within_s)
+    return dict(enumerate(found))
+
+
+async def test_two_daemons_started_at_once_on_a_fresh_database_one_owns_the_other_takes_over(
+    tmp_path: Path, emulator: RunningEmulator
+) -> None:
+    """Issue 15, defect 6: both raced on the migrations and one exited 1 with an IntegrityError
+    on ``alembic_version``; when the survivor was killed, nobody took over."""
+    async with fresh_pg_url() as url:
+        config = tmp_path / "config.yaml"
+        config.write_text(
+            textwrap.dedent(f"""
+            exchange: {{id: bybit, url: {emulator.url}, timeout_ms: 3000}}
+            rules:
+              - {{asset: BTC, ratio: 1}}
+            hedge: {{leverage: 2}}
+            schedule: {{interval_seconds: 1}}
+            logging: {{format: json}}
+            database: {{url: "{url}"}}
+            """)
+        )
+        env = {**os.environ, **ENV}
+        procs = [
+            await asyncio.create_subprocess_exec(
+                sys.executable,
+                *("-m", "bot.cli", "run", "--config", str(config)),
+                stdout=asyncio.subprocess.DEVNULL,
+                stderr=asyncio.subprocess.PIPE,
+                cwd=REPO,
+                env=env,
+            )
+            for _ in range(2)
+        ]
+        try:
+            streams = [p.stderr for p in procs if p.stderr is not None]
+            markers = ('"account_acquired"', '"account_owned_elsewhere"')
+            roles = await _first_of(streams, markers, 90)
+            assert sorted(roles.values()) == ['"account_acquired"', '"account_owned_elsewhere"']
+            assert all(p.returncode is None for p in procs)  # neither died on the migrations
+            owner = next(i for i, role in roles.items() if role == '"account_acquired"')
+            procs[owner].send_signal(signal.SIGKILL)
+            await procs[owner].wait()
+            await _read_until(streams[1 - owner], '"account_acquired"', 30)
+        finally:
+            for proc in procs:
+                if proc.returncode is None:
+                    proc.send_signal(signal.SIGTERM)
+                    await asyncio.wait_for(proc.wait(), 30)
