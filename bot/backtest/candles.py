@@ -5,7 +5,8 @@
 quoting) with vectorised checks, and hands any file it is not sure about to ``load_series``
 itself, which then names the file and the 1-based line of the first problem. A file the fast path
 takes is therefore one the strict loader would also take, with the same values (``Decimal`` of
-the same text).
+the same text). Both refuse absurd prices (``bot.sim.series.check_price``, ``check_move``: above
+1e9 USD, or a span of more than 100 times in one candle), as ``deribit_index_series`` does.
 
 ``deribit_index_series`` turns the Deribit BTC-PERPETUAL hourly file (``timestamp,timestamp_ms,
 index_price,prev_index_price,interest_8h,interest_1h``) into 1h candles: the row stamped ``T``
@@ -24,9 +25,18 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from bot.backtest.parsing import HOUR, hour_epoch, number, rows
+from bot.backtest.parsing import HOUR, hour_epoch, price, rows
+from bot.core.bounds import MAX_PRICE_USD
 from bot.sim.errors import ReplayDataError
-from bot.sim.series import HEADER, Gap, Series, from_epoch, load_series
+from bot.sim.series import (
+    HEADER,
+    MAX_CANDLE_MOVE,
+    Gap,
+    Series,
+    check_move,
+    from_epoch,
+    load_series,
+)
 
 DERIBIT_HEADER = (
     "timestamp",
@@ -38,6 +48,11 @@ DERIBIT_HEADER = (
 )
 ZERO = Decimal(0)
 _CANONICAL_TS_LEN = len("2022-01-01T00:00:00Z")
+# The fast path takes only prices clearly inside the strict loader's limits: below 1e9 (floats
+# round monotonically, so a text above 1e9 never reads as a float below it) and spans under
+# 99.9 % of the limit; anything at or near an edge is the strict loader's exact (Decimal) call.
+_FAST_MAX_PRICE = float(MAX_PRICE_USD)
+_FAST_MAX_MOVE = float(MAX_CANDLE_MOVE) * 0.999
 
 
 def read_text(path: Path) -> str:
@@ -86,6 +101,8 @@ def _fast_series(text: str, coin: str, step: int) -> Series | None:
     values = np.stack([o, h, lo, c, v])
     if not np.all(np.isfinite(values)) or np.any(values[:4] <= 0) or np.any(v < 0):
         return None
+    if np.any(values[:4] >= _FAST_MAX_PRICE) or not _moves_sane(h, lo, c):
+        return None
     if np.any(opens % step) or np.any(np.diff(opens) <= 0):
         return None
     decimals = [list(map(Decimal, col)) for col in columns]
@@ -100,6 +117,16 @@ def _fast_series(text: str, coin: str, step: int) -> Series | None:
     grid = np.arange(opens[0], opens[-1] + 1, step, dtype=np.int64)
     series.slot = (np.searchsorted(opens, grid, side="right") - 1).tolist()
     return series
+
+
+def _moves_sane(
+    h: npt.NDArray[np.float64], lo: npt.NDArray[np.float64], c: npt.NDArray[np.float64]
+) -> bool:
+    """Every candle's span, from the previous close through its low and high, clearly under
+    ``MAX_CANDLE_MOVE`` (``bot.sim.series.check_move`` decides the rest, exactly)."""
+    top = np.maximum(h[1:], c[:-1])
+    bottom = np.minimum(lo[1:], c[:-1])
+    return bool(np.all(h[:1] < lo[:1] * _FAST_MAX_MOVE) and np.all(top < bottom * _FAST_MAX_MOVE))
 
 
 def canonical_epochs(stamps: list[str]) -> npt.NDArray[np.int64] | None:
@@ -168,10 +195,12 @@ def _add_deribit_candles(series: Series, path: Path) -> None:
     where = str(path)
     parsed, _ = deribit_rows(path)
     for stamp, line, row in parsed:
-        close = number(row[2], "index_price", where, line, positive=True)
+        close = price(row[2], "index_price", where, line)
         if not row[3]:
             continue  # the first hour has no previous index: no complete candle
-        previous = number(row[3], "prev_index_price", where, line, positive=True)
+        previous = price(row[3], "prev_index_price", where, line)
+        high, low = max(previous, close), min(previous, close)
+        check_move(high, low, series.close[-1] if series.close else None, where, line)
         opened = stamp - HOUR
         if series.opens:
             last = series.opens[-1]
@@ -181,7 +210,7 @@ def _add_deribit_candles(series: Series, path: Path) -> None:
                 series.gaps.append(Gap("BTC", from_epoch(last), from_epoch(opened)))
         series.opens.append(opened)
         series.open.append(previous)
-        series.high.append(max(previous, close))
-        series.low.append(min(previous, close))
+        series.high.append(high)
+        series.low.append(low)
         series.close.append(close)
         series.volume.append(ZERO)

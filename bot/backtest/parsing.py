@@ -8,7 +8,7 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 
 from bot.sim.errors import ReplayDataError
-from bot.sim.series import to_epoch
+from bot.sim.series import check_price, to_epoch
 
 HOUR = 3600
 
@@ -59,4 +59,11 @@ def number(text: str, name: str, where: str, line: int, *, positive: bool = Fals
         raise ReplayDataError(where, line, f"{name} {text!r} is not finite")
     if positive and value <= 0:
         raise ReplayDataError(where, line, f"{name} {text!r} must be > 0")
+    return value
+
+
+def price(text: str, name: str, where: str, line: int) -> Decimal:
+    """A price in USD per coin: a ``number`` > 0 and at most ``bot.core.bounds.MAX_PRICE_USD``."""
+    value = number(text, name, where, line, positive=True)
+    check_price(value, name, where, line)
     return value

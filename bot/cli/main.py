@@ -49,13 +49,16 @@ def startup_refusals() -> tuple[type[Exception], ...]:
     return (KeyPermissionError, ExchangeError, ConfigError)
 
 
-def load_or_exit(path: Path, *, trading: bool = True) -> Config:
-    """Load and validate a config; on any problem print them all and exit 2."""
+def load_or_exit(path: Path, *, trading: bool = True, startup_checks: bool = False) -> Config:
+    """Load and validate a config; on any problem print them all and exit 2.
+
+    ``startup_checks``: also what ``run`` checks as it starts, where the file alone tells
+    (``bot.config.loader.load_config``): for ``check-config`` and ``run``."""
     from bot.config.loader import ConfigError, load_config
     from bot.config.secrets import LiveTradingRefused, check_live_allowed
 
     try:
-        config = load_config(path)
+        config = load_config(path, startup_checks=startup_checks)
         if trading:
             check_live_allowed(config, os.environ)
     except ConfigError as exc:
@@ -143,7 +146,7 @@ def log_reload_rejected(exc: ConfigError) -> None:
 @app.command("check-config")
 def check_config(file: Annotated[Path, typer.Argument(help="YAML config file.")]) -> None:
     """Validate a config file; print each problem as `path (line N): message`, exit 2 if any."""
-    config = load_or_exit(file, trading=False)
+    config = load_or_exit(file, trading=False, startup_checks=True)
     typer.echo(
         f"{file}: OK (exchange {config.exchange.id}, {len(config.rules)} rule(s), "
         f"{'testnet' if not config.is_mainnet else 'MAINNET'})"
@@ -219,7 +222,7 @@ def run(
     """Run the hedging daemon."""
     import asyncio
 
-    config = load_or_exit(config_path)
+    config = load_or_exit(config_path, startup_checks=True)
     configure_run_logging(config, log_file, verbose=verbose)
     from bot.app import build_rules, open_service
     from bot.cli.output import tick_printer
@@ -244,7 +247,7 @@ def run(
 
         async def reload() -> None:
             try:
-                fresh = load_config(config_path)
+                fresh = load_config(config_path, startup_checks=True)
             except ConfigError as exc:
                 log_reload_rejected(exc)
                 return

@@ -20,6 +20,8 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from bot.core.bounds import MAX_USD
+
 Seconds = Annotated[float, Field(ge=0, le=365 * 86_400)]
 Fraction = Annotated[Decimal, Field(ge=0, le=1)]
 Annualized = Annotated[Decimal, Field(gt=-100, lt=100)]
@@ -81,10 +83,10 @@ class CarryAlerts(AlertCooldown):
     Cost per day = max(0, −annualized carry) × short USD ÷ 365; per month = per day × 30.
     """
 
-    max_cost_per_day_usd: Annotated[Decimal, Field(gt=0)] | None = Field(
+    max_cost_per_day_usd: Annotated[Decimal, Field(gt=0, le=MAX_USD)] | None = Field(
         None, description="Warn when the projected funding cost per day exceeds this (USD)."
     )
-    max_cost_per_month_usd: Annotated[Decimal, Field(gt=0)] | None = Field(
+    max_cost_per_month_usd: Annotated[Decimal, Field(gt=0, le=MAX_USD)] | None = Field(
         None, description="Warn when the projected funding cost per 30 days exceeds this (USD)."
     )
 

@@ -14,7 +14,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
-from bot.config.fields import Coin, PositiveDecimal, Strict, error_at
+from bot.config.fields import Coin, PositiveCoins, PositiveUsd, Strict, error_at
 
 Distance = Annotated[Decimal, Field(gt=0, le=10)]
 
@@ -46,10 +46,10 @@ class CollateralConfig(Strict):
         None,
         description="Above this, surplus margin goes back to spot (default: 3 × the minimum).",
     )
-    max_transfer_per_day_usd: PositiveDecimal = Field(
+    max_transfer_per_day_usd: PositiveUsd = Field(
         Decimal(100_000), description="Cap on transfers per rolling 24 h, both directions (USD)."
     )
-    max_transfer_per_day: dict[Coin, PositiveDecimal] = Field(
+    max_transfer_per_day: dict[Coin, PositiveCoins] = Field(
         default_factory=dict, description="Cap on transfers per rolling 24 h, in coins by coin."
     )
     convert: bool = Field(
@@ -57,7 +57,7 @@ class CollateralConfig(Strict):
         description="Sell part of a proxy-hedged asset's spot for its margin coin (needs "
         "fund_from: spot).",
     )
-    max_convert_per_day_usd: PositiveDecimal = Field(
+    max_convert_per_day_usd: PositiveUsd = Field(
         Decimal(50_000), description="Cap on conversions per rolling 24 h (USD)."
     )
 

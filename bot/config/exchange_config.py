@@ -12,15 +12,20 @@ from pydantic import (
     model_validator,
 )
 
+from bot.config.exchange_ids import PROFILED_EXCHANGE_IDS
 from bot.config.fields import (
     Coin,
+    Coins,
     ConfigPath,
     EnvVarName,
-    NonNegativeDecimal,
-    PositiveDecimal,
+    Price,
     Strict,
     error_at,
 )
+
+# USD face of one inverse contract: 1 on Bybit and BitMEX, 10 or 100 on Binance COIN-M and OKX;
+# 100,000 is a thousand times the largest in use.
+ContractSizeUsd = Annotated[Decimal, Field(gt=0, le=100_000)]
 
 
 class ReplayConfig(Strict):
@@ -54,10 +59,10 @@ class ReplayConfig(Strict):
 class SimBalances(Strict):
     """The simulated account's starting wallets, in coins by coin."""
 
-    spot: dict[Coin, NonNegativeDecimal] = Field(
+    spot: dict[Coin, Coins] = Field(
         default_factory=dict, description="Starting spot wallet, in coins by coin."
     )
-    margin: dict[Coin, NonNegativeDecimal] = Field(
+    margin: dict[Coin, Coins] = Field(
         default_factory=dict,
         description="Starting coin-margined contract wallet, in coins by coin.",
     )
@@ -66,13 +71,13 @@ class SimBalances(Strict):
 class SimConfig(Strict):
     """The simulated exchange (``exchange.id: sim``), also served by the emulator."""
 
-    prices: dict[Coin, PositiveDecimal] = Field(
+    prices: dict[Coin, Price] = Field(
         default_factory=dict, description="Fixed USD prices by coin (give this or replay)."
     )
     replay: ReplayConfig | None = Field(
         None, description="Replay real hourly candles instead of fixed prices."
     )
-    contract_size_usd: dict[Coin, PositiveDecimal] = Field(
+    contract_size_usd: dict[Coin, ContractSizeUsd] = Field(
         default_factory=dict,
         description="USD face of one inverse contract, by coin (default 1, as on Bybit).",
     )
@@ -116,7 +121,8 @@ class ExchangeConfig(Strict):
     """The exchange the hedges are placed on, its credentials, and its simulator."""
 
     id: Annotated[str, Field(min_length=1)] = Field(
-        description="A ccxt exchange id (see `hedgebot exchanges`), or sim for the simulator."
+        description=f"The exchange: {', '.join(PROFILED_EXCHANGE_IDS)} (see `hedgebot "
+        "exchanges`), or sim for the simulator."
     )
     testnet: bool = Field(
         True, description="Use the exchange's testnet; false (mainnet) also needs HEDGEBOT_LIVE=1."
@@ -164,6 +170,13 @@ class ExchangeConfig(Strict):
         60.0,
         description="Pause trading this long when the exchange is unavailable (longer if it "
         "says Retry-After).",
+    )
+    # Venues announce a contract change days ahead; specs are also read again before every
+    # order, so this only bounds how long a report may value a re-specified contract wrongly.
+    markets_refresh_seconds: Annotated[float, Field(ge=1, le=86_400)] = Field(
+        300.0,
+        description="Read the market specs (contract sizes, steps) again this often; always "
+        "again before orders go out.",
     )
 
     @model_validator(mode="after")
@@ -262,7 +275,7 @@ class HoldingsConfig(Strict):
         "exchange",
         description="exchange: count the exchange account's spot balances; none: do not.",
     )
-    static: dict[Coin, NonNegativeDecimal] = Field(
+    static: dict[Coin, Coins] = Field(
         default_factory=dict,
         description="Coins held elsewhere (e.g. a cold wallet), in coins by coin.",
     )

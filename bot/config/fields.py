@@ -17,9 +17,15 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from bot.core.bounds import MAX_COINS, MAX_PRICE_USD, MAX_USD
+
+# Every number in the schema has a lower and an upper bound (tests/config/test_bounds.py checks
+# it): an unbounded one lets a typo through check-config to fail later, in the daemon's ticks.
 Fraction = Annotated[Decimal, Field(ge=0, le=1)]
-PositiveDecimal = Annotated[Decimal, Field(gt=0)]
-NonNegativeDecimal = Annotated[Decimal, Field(ge=0)]
+Price = Annotated[Decimal, Field(gt=0, le=MAX_PRICE_USD)]  # USD per coin
+PositiveUsd = Annotated[Decimal, Field(gt=0, le=MAX_USD)]  # a USD cap or threshold
+Coins = Annotated[Decimal, Field(ge=0, le=MAX_COINS)]  # an amount of one coin
+PositiveCoins = Annotated[Decimal, Field(gt=0, le=MAX_COINS)]
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///hedgebot.sqlite"
 

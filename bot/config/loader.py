@@ -30,7 +30,7 @@ from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.nodes import MappingNode, ScalarNode, SequenceNode
 from ruamel.yaml.scalarbool import ScalarBoolean
 
-from bot.config.models import ERROR_AT, Config
+from bot.config.models import ERROR_AT, STARTUP_CHECKS, Config
 from bot.config.schema_paths import unknown_key_message
 
 YAML_PATH = "<yaml>"  # the path of a problem with the YAML text itself
@@ -77,13 +77,17 @@ class ConfigError(Exception):
         return "\n".join(str(problem) for problem in self.problems)
 
 
-def load_config(path: Path) -> Config:
+def load_config(path: Path, *, startup_checks: bool = False) -> Config:
     """Read, parse and validate the config file at ``path``.
 
     Relative paths inside the config (``exchange.sim.replay.path``, ``exchange.api_key_file``,
     ``exchange.secret_file``) are resolved relative to the directory of the config file, not to
     the current directory, and ``~`` is expanded; absolute paths are kept as written. (The SQLite
     file in ``database.url`` is a URL, left to the database layer.)
+
+    ``startup_checks``: also refuse what ``run`` would refuse as it starts that can be known
+    from the file alone (a rule's market that a simulated exchange with fixed prices does not
+    list); for ``check-config`` and the daemon, not for the backtest (its markets are its data's).
 
     Raises ``ConfigError`` for a missing or unreadable file, invalid YAML and every schema problem.
     """
@@ -97,12 +101,16 @@ def load_config(path: Path) -> Config:
     except OSError as error:
         reason = error.strerror or type(error).__name__
     else:
-        return parse_config(text, base_dir=path.absolute().parent, source=path)
+        return parse_config(
+            text, base_dir=path.absolute().parent, source=path, startup_checks=startup_checks
+        )
     problem = ConfigProblem(FILE_PATH, None, f"cannot read config file {path}: {reason}")
     raise ConfigError([problem], source=path)
 
 
-def parse_config(text: str, base_dir: Path, source: Path | None = None) -> Config:
+def parse_config(
+    text: str, base_dir: Path, source: Path | None = None, *, startup_checks: bool = False
+) -> Config:
     """Parse and validate config YAML ``text``; relative paths in it are taken from ``base_dir``.
 
     ``load_config`` without the file: raises ``ConfigError`` (with ``source``) in the same cases.
@@ -127,7 +135,8 @@ def parse_config(text: str, base_dir: Path, source: Path | None = None) -> Confi
         )
         raise ConfigError([ConfigProblem(YAML_PATH, line, message)], source)
     try:
-        return Config.model_validate(_plain(document), context={"base_dir": base_dir})
+        context = {"base_dir": base_dir, STARTUP_CHECKS: startup_checks}
+        return Config.model_validate(_plain(document), context=context)
     except ValidationError as error:
         problems = [_problem(detail, document) for detail in error.errors(include_url=False)]
         raise ConfigError(_in_line_order(problems), source) from None

@@ -16,6 +16,7 @@ from typing import Annotated, Literal
 
 from pydantic import (
     Field,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -40,6 +41,7 @@ from bot.config.exchange_config import (
 from bot.config.exchange_config import (
     SpotSourceConfig as SpotSourceConfig,
 )
+from bot.config.exchange_ids import unsupported_exchange_message
 from bot.config.fields import (
     DEFAULT_DATABASE_URL as DEFAULT_DATABASE_URL,
 )
@@ -59,10 +61,7 @@ from bot.config.fields import (
     Fraction as Fraction,
 )
 from bot.config.fields import (
-    NonNegativeDecimal as NonNegativeDecimal,
-)
-from bot.config.fields import (
-    PositiveDecimal as PositiveDecimal,
+    PositiveUsd as PositiveUsd,
 )
 from bot.config.fields import (
     Strict as Strict,
@@ -129,7 +128,8 @@ class HedgeConfig(Strict):
         default_factory=NoTradeConfig,
         description="The fee-aware band used when band is unset.",
     )
-    min_order_usd: NonNegativeDecimal = Field(
+    # Above a million USD the minimum would silence every hedge of all but the largest books.
+    min_order_usd: Annotated[Decimal, Field(ge=0, le=1_000_000)] = Field(
         Decimal(10), description="Orders smaller than this (USD) are not sent."
     )
     leverage: Annotated[Decimal, Field(ge=1, le=100)] = Field(
@@ -176,7 +176,7 @@ class HttpConfig(Strict):
         description="Environment variable holding a bearer token; when set, every route but "
         '/healthz needs "Authorization: Bearer <token>".',
     )
-    stale_after_ticks: Annotated[float, Field(ge=1)] = Field(
+    stale_after_ticks: Annotated[float, Field(ge=1, le=10_000)] = Field(
         3.0, description="/healthz answers 503 when the last tick is older than this many ticks."
     )
 
@@ -184,10 +184,10 @@ class HttpConfig(Strict):
 class LimitsConfig(Strict):
     """Hard limits on what the plan may send, and the kill switch."""
 
-    max_order_usd: PositiveDecimal = Field(
+    max_order_usd: PositiveUsd = Field(
         Decimal(100_000), description="No single order above this (USD); see oversize."
     )
-    max_total_short_usd: PositiveDecimal = Field(
+    max_total_short_usd: PositiveUsd = Field(
         Decimal(1_000_000),
         description="Cap on the sum of all shorts after the plan (USD); increases are clamped, "
         "reductions always allowed.",
@@ -226,12 +226,13 @@ class ExecutionConfig(Strict):
     post_only: bool = Field(
         True, description="style limit: post-only, to pay maker fees where the exchange has them."
     )
-    reprice_after_seconds: Annotated[float, Field(gt=0)] = Field(
+    # A limit left resting (or a symbol worked) for more than a day is no longer "near the mark".
+    reprice_after_seconds: Annotated[float, Field(gt=0, le=86_400)] = Field(
         30.0,
         description="style limit: cancel a resting limit after this long; the next plan "
         "re-prices the rest.",
     )
-    market_after_seconds: Annotated[float, Field(gt=0)] = Field(
+    market_after_seconds: Annotated[float, Field(gt=0, le=86_400)] = Field(
         120.0,
         description="style limit: once a symbol has been worked this long, send the remainder "
         "at market.",
@@ -250,7 +251,9 @@ class ScheduleConfig(Strict):
     interval_seconds: Annotated[float, Field(gt=0, le=86_400)] = Field(
         60.0, description="Seconds between ticks."
     )
-    misfire_grace_seconds: Annotated[int, Field(ge=1)] = Field(
+    # At most a day, like interval_seconds: APScheduler adds it to datetimes, and a huge value
+    # (1e14) passed validation and then raised OverflowError on every tick.
+    misfire_grace_seconds: Annotated[int, Field(ge=1, le=86_400)] = Field(
         30, description="A tick that starts this much late still runs; later, it is skipped."
     )
     shutdown_grace_seconds: Annotated[float, Field(gt=0, le=3600)] = Field(
@@ -334,6 +337,11 @@ class AccountConfig(Strict):
         None, description="This account's margin policy (default: the top-level section)."
     )
 
+    @field_validator("exchange")
+    @classmethod
+    def _supported_exchange(cls, exchange: ExchangeConfig) -> ExchangeConfig:
+        return _supported(exchange)
+
 
 class Config(Strict):
     """One daemon's config. The top-level ``exchange``/``rules`` are the account ``default``;
@@ -382,6 +390,11 @@ class Config(Strict):
     http: HttpConfig = Field(
         default_factory=HttpConfig, description="Health, readiness, status and metrics over HTTP."
     )
+
+    @field_validator("exchange")
+    @classmethod
+    def _supported_exchange(cls, exchange: ExchangeConfig) -> ExchangeConfig:
+        return _supported(exchange)
 
     @field_validator("accounts")
     @classmethod
@@ -442,10 +455,86 @@ class Config(Strict):
             )
         return self
 
+    @model_validator(mode="after")
+    def _rule_markets_listed(self, info: ValidationInfo) -> Config:
+        """With ``context={STARTUP_CHECKS: True}``: refuse, as ``run`` does when it starts, a rule
+        naming a market its exchange does not list, where that is known offline (a simulated
+        exchange with fixed prices). Not for the backtest, whose markets come from its data."""
+        if not (isinstance(info.context, dict) and info.context.get(STARTUP_CHECKS)):
+            return self
+        accounts: list[tuple[tuple[str | int, ...], ExchangeConfig, list[RuleConfig]]] = [
+            ((), self.exchange, self.rules)
+        ]
+        accounts += [(("accounts", i), a.exchange, a.rules) for i, a in enumerate(self.accounts)]
+        for at, exchange, rules in accounts:
+            listed = _sim_markets(exchange)
+            if listed is None:
+                continue
+            for index, rule in enumerate(rules):
+                found = _unlisted_symbol(rule, listed)
+                if found is not None:
+                    key, symbol = found
+                    shown = ", ".join(sorted(listed)) or "none"
+                    raise error_at(
+                        f"the simulated exchange lists no market {symbol} (it lists {shown}: "
+                        "the inverse perpetual of each coin priced in exchange.sim.prices and "
+                        "named in its inverse_perps, if given)",
+                        *at,
+                        "rules",
+                        index,
+                        key,
+                    )
+        return self
+
     @property
     def is_mainnet(self) -> bool:
         exchange = self.exchange
         return exchange.id != "sim" and not exchange.embedded_emulator and not exchange.testnet
+
+
+STARTUP_CHECKS = "startup_checks"  # validation context key: also check what `run` checks first
+# Coins the simulated exchange lists no perpetual for: bot.sim.params.STABLECOINS, not imported
+# (the simulator would cost check-config 60 ms); tests/config/test_startup_checks.py keeps them
+# equal, and the markets above equal to those SimExchange lists.
+SIM_STABLECOINS = frozenset({"USD", "USDT", "USDC", "BUSD", "FDUSD", "DAI"})
+
+
+def _supported(exchange: ExchangeConfig) -> ExchangeConfig:
+    """``exchange`` when the daemon can trade on its id (``run`` refuses any other at start)."""
+    problem = unsupported_exchange_message(exchange.id)
+    if problem is not None:
+        raise error_at(problem, "id")
+    return exchange
+
+
+def _sim_markets(exchange: ExchangeConfig) -> frozenset[str] | None:
+    """The markets a simulated exchange with fixed prices lists (``id: sim``, or the embedded
+    emulator serving it); None when they are not known before it runs (replayed candles, whose
+    coins are the files', or a real exchange)."""
+    sim = exchange.sim
+    if sim is None or sim.replay is not None:
+        return None
+    if exchange.id != "sim" and not exchange.embedded_emulator:
+        return None
+    return frozenset(
+        f"{coin}/USD:{coin}"  # bot.sim.params.inverse_perpetual
+        for coin in sim.prices
+        if coin not in SIM_STABLECOINS and (sim.inverse_perps is None or coin in sim.inverse_perps)
+    )
+
+
+def _unlisted_symbol(rule: RuleConfig, listed: frozenset[str]) -> tuple[str, str] | None:
+    """(key, symbol) of the market ``rule`` must trade that is not in ``listed``: the symbols
+    ``run`` requires at start (a ratio rule's instrument, a beta rule's fixed symbol); a beta
+    rule choosing among coins only uses the listed ones."""
+    if isinstance(rule, RatioRuleConfig):
+        if rule.instrument is None:
+            symbol = f"{rule.asset}/USD:{rule.asset}"  # strategies.base.own_inverse_perp
+            return None if symbol in listed else ("asset", symbol)
+        return None if rule.instrument in listed else ("instrument", rule.instrument)
+    if "/" in rule.hedge_with and rule.hedge_with not in listed:
+        return "hedge_with", rule.hedge_with
+    return None
 
 
 def _is_inverse_symbol(symbol: str) -> bool:

@@ -5,6 +5,7 @@ Re-exported by ``bot.config.models``; ``strategies/`` builds a rule from each.
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from typing import Annotated, Any, Literal, get_args
 
@@ -30,6 +31,20 @@ from bot.config.schema_paths import unknown_key_message
 
 CollateralMode = Literal["neutral", "ignore"]
 
+# A derivatives market as ccxt names it: BASE/QUOTE:SETTLE (a perpetual), with -YYMMDD after the
+# settle coin for a dated future. The exchange adapter keeps only derivatives markets, so `run`
+# refuses any other symbol ("lists no market ... (rules name them)"); check-config refuses it too.
+_CONTRACT_SYMBOL = re.compile(r"[^\s/:]+/[^\s/:]+:[^\s/:]+")
+
+
+def _contract_symbol(symbol: str) -> str:
+    if not _CONTRACT_SYMBOL.fullmatch(symbol):
+        raise ValueError(
+            "expected a contract's market symbol BASE/QUOTE:SETTLE, like 'SOL/USD:SOL' (inverse) "
+            "or 'SOL/USDT:USDT' (linear): exchanges list no other market a hedge can short"
+        )
+    return symbol
+
 
 class RatioRuleConfig(Strict):
     """``kind: ratio`` (the default): hedge ``ratio`` of the asset on one instrument (β = 1)."""
@@ -49,6 +64,11 @@ class RatioRuleConfig(Strict):
         description="The margin coin, when it has no rule of its own: hedged USD-neutral on its "
         "own perp, or ignored.",
     )
+
+    @field_validator("instrument")
+    @classmethod
+    def _instrument(cls, value: str | None) -> str | None:
+        return None if value is None else _contract_symbol(value)
 
 
 class BetaRuleConfig(Strict):
@@ -121,8 +141,10 @@ class BetaRuleConfig(Strict):
     @field_validator("hedge_with")
     @classmethod
     def _hedge_with(cls, value: str) -> str:
-        if value != "auto" and "/" not in value:
-            _coin(value)  # a coin, e.g. "BTC"; else a market symbol like "BTC/USD:BTC"
+        if "/" in value:
+            return _contract_symbol(value)  # a market symbol like "BTC/USD:BTC"
+        if value != "auto":
+            _coin(value)  # a coin, e.g. "BTC"
         return value
 
 

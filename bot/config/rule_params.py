@@ -52,6 +52,9 @@ Timeframe = Annotated[str, AfterValidator(_timeframe)]
 UtcTimestamp = Annotated[str, AfterValidator(_utc_timestamp)]
 ClockTime = Annotated[str, AfterValidator(_clock)]
 Hours = Annotated[float, Field(ge=0, le=24 * 366)]
+# Annualized volatility (1.2 = 120 % a year). Bitcoin's hourly returns run near 0.5, small coins
+# in a crash reach a few units; 100 (10,000 % a year) is beyond any market.
+AnnualizedVolatility = Annotated[float, Field(gt=0, le=100)]
 
 
 class _Strict(BaseModel):
@@ -77,18 +80,19 @@ class BetaEstimatorConfig(_Strict):
     method: Literal["ols", "ewma"] = Field(
         "ols", description="Estimator: ordinary least squares, or exponentially weighted."
     )
-    half_life: Annotated[float, Field(gt=0)] | None = Field(
+    # Bars, like window (and bounded like it): a longer half-life weighs every return alike.
+    half_life: Annotated[float, Field(gt=0, le=100_000)] | None = Field(
         None, description="EWMA half-life in bars (needed by, and only for, method ewma)."
     )
     aggregate_to: Timeframe | None = Field(
         None, description="Estimate on coarser returns, e.g. 1d: daily returns from 1h candles."
     )
-    min_observations: Annotated[int, Field(ge=2)] | None = Field(
+    min_observations: Annotated[int, Field(ge=2, le=100_000)] | None = Field(
         None,
         description="Fewest returns for an estimate (default: 168, a week of hourly returns, "
         "or half the window if that is less); until the window fills, all returns are used.",
     )
-    max_age_hours: Annotated[float, Field(gt=0)] = Field(
+    max_age_hours: Annotated[float, Field(gt=0, le=24 * 366)] = Field(
         48.0, description="An estimate whose newest return is older than this is stale."
     )
     refresh_minutes: Annotated[int, Field(ge=1, le=10_080)] = Field(
@@ -230,10 +234,10 @@ class VolTriggerConfig(_Strict):
     window_hours: Annotated[int, Field(ge=2, le=24 * 366)] = Field(
         24, description="Hours of hourly returns the volatility is measured over."
     )
-    enter_above: Annotated[float, Field(gt=0)] = Field(
+    enter_above: AnnualizedVolatility = Field(
         description="Start hedging above this annualized volatility (1.2 = 120 % a year)."
     )
-    exit_below: Annotated[float, Field(gt=0)] = Field(
+    exit_below: AnnualizedVolatility = Field(
         description="Stop hedging below this annualized volatility (below enter_above)."
     )
     min_active_hours: Hours = Field(0.0, description="Once on, stay on at least this long.")

@@ -3,9 +3,11 @@
 A file is a CSV (optionally gzip) with the exact header ``timestamp,open,high,low,close,volume``;
 ``timestamp`` is the candle's OPEN time in ISO-8601 with a zero UTC offset (``Z`` or ``+00:00``).
 Every problem is raised as ``ReplayDataError`` naming the file and the 1-based line number:
-wrong column count, unparsable or non-finite numbers, prices <= 0, negative volume,
-low > min(open, close) or high < max(open, close), a naive or non-UTC timestamp, a timestamp off
-the timeframe grid, and a timestamp that is not strictly after the previous one.
+wrong column count, unparsable or non-finite numbers, prices <= 0 or above ``MAX_PRICE_USD``,
+negative volume, low > min(open, close) or high < max(open, close), a candle whose prices (from
+the previous close through its low and high) span more than ``MAX_CANDLE_MOVE``, a naive or
+non-UTC timestamp, a timestamp off the timeframe grid, and a timestamp that is not strictly after
+the previous one.
 Missing candles are not an error; they are returned as gaps and never filled.
 """
 
@@ -19,11 +21,20 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import IO, NamedTuple
 
+from bot.core.bounds import MAX_PRICE_USD
 from bot.sim.errors import InvalidRequestError, ReplayDataError
 
 HEADER = ("timestamp", "open", "high", "low", "close", "volume")
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 ZERO = Decimal(0)
+# The widest factor one candle's prices may span, from the previous candle's close through its
+# own low and high (across a gap too: the replay holds the price, then jumps in one step). Real
+# hourly data stays far inside it: over every file of shared/data/spot_1h (11 coins, 2021-2026,
+# flash crashes included) the widest span is 5.9 (DOT) and the largest close-to-close move 1.35;
+# the bundled data/backtest and data/replay files stay under 1.3. A factor of 100 in an hour is a
+# corrupt or mis-scaled row (a spike of 1e23 once reported a hedge effectiveness of -3420), not
+# a market. Prices themselves must also be at most ``MAX_PRICE_USD`` (bot.core.bounds).
+MAX_CANDLE_MOVE = Decimal(100)
 
 
 class Gap(NamedTuple):
@@ -100,6 +111,31 @@ def _decimal(text: str, name: str, where: str, line: int) -> Decimal:
     return value
 
 
+def check_price(value: Decimal, name: str, where: str, line: int) -> None:
+    """Refuse a price above ``MAX_PRICE_USD`` (USD per coin)."""
+    if value > MAX_PRICE_USD:
+        raise ReplayDataError(
+            where, line, f"{name} {value} is above {MAX_PRICE_USD:,f} USD per coin: not a price"
+        )
+
+
+def check_move(
+    high: Decimal, low: Decimal, previous_close: Decimal | None, where: str, line: int
+) -> None:
+    """Refuse a candle whose prices, from ``previous_close`` (None: the first candle) through
+    ``low`` and ``high``, span more than a factor ``MAX_CANDLE_MOVE``."""
+    limit = MAX_CANDLE_MOVE
+    if previous_close is not None and high > previous_close * limit:
+        problem = f"high {high} is more than {limit} times the previous close {previous_close}"
+    elif previous_close is not None and low * limit < previous_close:
+        problem = f"low {low} is less than 1/{limit} of the previous close {previous_close}"
+    elif high > low * limit:
+        problem = f"high {high} is more than {limit} times the low {low} of the same candle"
+    else:
+        return
+    raise ReplayDataError(where, line, f"{problem}: a corrupt or mis-scaled price, not a market")
+
+
 def _timestamp(text: str, where: str, line: int) -> int:
     try:
         stamp = datetime.fromisoformat(text)
@@ -120,10 +156,13 @@ def _append_row(series: Series, row: list[str], where: str, line: int) -> None:
     o, h, lo, c, v = (_decimal(row[i], HEADER[i], where, line) for i in range(1, 6))
     if min(o, h, lo, c) <= 0:
         raise ReplayDataError(where, line, "prices must be > 0")
+    for index, value in enumerate((o, h, lo, c), start=1):
+        check_price(value, HEADER[index], where, line)
     if v < 0:
         raise ReplayDataError(where, line, "volume must be >= 0")
     if lo > min(o, c) or h < max(o, c):
         raise ReplayDataError(where, line, "inconsistent OHLC (need low <= open, close <= high)")
+    check_move(h, lo, series.close[-1] if series.close else None, where, line)
     if ts % series.step:
         raise ReplayDataError(where, line, f"timestamp {row[0]} is off the {series.step}s grid")
     if series.opens:

@@ -146,3 +146,32 @@ def test_bad_data_and_arguments_exit_2_with_the_place(tmp_path: Path) -> None:
     )
     assert late.exit_code == 2
     assert "no prices for BTC over 2025-01-01 00:00" in late.stderr
+
+
+def _spiked(folder: Path, index: int, spike: str) -> Path:
+    """The data of ``_data`` with candle ``index`` closing at ``spike`` (line ``index + 2``)."""
+    folder.mkdir()
+    closes: list[int | str] = [40_000 + 500 * ((i * 7) % 11) for i in range(5 * 24)]
+    closes[index] = spike
+    write_binance_funding(
+        folder, "BTC", [(START + timedelta(hours=8 * i), "0.0001") for i in range(16)]
+    )
+    return write_candles(folder, "BTC", START, closes)
+
+
+def test_absurd_prices_and_jumps_exit_2_with_the_place(tmp_path: Path) -> None:
+    """A price of 1e50 once ended in decimal.InvalidOperation (exit 1) and a 1e23 spike in an
+    effectiveness of -3420; a hundredfold jump is refused too (all real data moves < 6x)."""
+    cfg = write_config(tmp_path, CONFIG.format(ratio=1, band=0.02))
+    cases = [
+        ("1e50", "high 1E+50 is above 1,000,000,000 USD per coin"),
+        ("1e23", "high 1E+23 is above 1,000,000,000 USD per coin"),
+        ("5000000", "high 5000000 is more than 100 times the previous close 44500"),
+    ]
+    for number, (spike, problem) in enumerate(cases):
+        candles = _spiked(tmp_path / f"data{number}", 51, spike)
+        result = run_cli("backtest", "-c", str(cfg), "--data", str(candles.parent), "--json")
+        assert result.returncode == 2, result.stdout + result.stderr[-2000:]
+        assert f"backtest: {candles}:53: {problem}" in result.stderr
+        assert "Traceback" not in result.stderr
+        assert result.stdout == ""

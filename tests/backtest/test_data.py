@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.backtest.candles import deribit_index_series, load_candles
+from bot.backtest.candles import _fast_series, deribit_index_series, load_candles, read_text
 from bot.backtest.data import DERIBIT_INDEX, choose_funding, load_market_data
 from bot.backtest.funding import FundingPlan, FundingSource, load_history
 from bot.sim.errors import ReplayDataError
@@ -49,6 +49,13 @@ def test_fast_loader_equals_the_simulators_loader() -> None:
     ],
 )
 def test_malformed_candles_name_the_file_and_line(tmp_path: Path, line: int, text: str) -> None:
+    path, problem = refusal_of_both_loaders(tmp_path, line, text)
+    assert problem.startswith(f"{path}:{line}: ")
+
+
+def refusal_of_both_loaders(tmp_path: Path, line: int, text: str) -> tuple[Path, str]:
+    """(the file, the error) of GOOD with ``line`` replaced by ``text``: the fast loader's error,
+    checked equal to the strict loader's."""
     rows = list(GOOD)
     rows[line - 1] = text
     path = tmp_path / "binance_spot_BTCUSDT_1h.csv"
@@ -58,7 +65,101 @@ def test_malformed_candles_name_the_file_and_line(tmp_path: Path, line: int, tex
     with pytest.raises(ReplayDataError) as reference:
         load_series(path, "BTC", 3600)
     assert str(ours.value) == str(reference.value)
-    assert str(ours.value).startswith(f"{path}:{line}: ")
+    return path, str(ours.value)
+
+
+@pytest.mark.parametrize(
+    ("line", "text", "problem"),
+    [
+        (3, "2024-01-01T01:00:00Z,100.5,1e50,100,101,2", "high 1E+50 is above 1,000,000,000 USD"),
+        (3, "2024-01-01T01:00:00Z,1e23,1e23,1e23,1e23,2", "open 1E+23 is above 1,000,000,000"),
+        (
+            3,
+            "2024-01-01T01:00:00Z,100.5,10050.1,100,101,2",
+            "high 10050.1 is more than 100 times the previous close 100.5",
+        ),
+        (
+            3,
+            "2024-01-01T01:00:00Z,100.5,102,1.0049,101,2",
+            "low 1.0049 is less than 1/100 of the previous close 100.5",
+        ),
+        (
+            2,
+            "2024-01-01T00:00:00Z,100,100.5,1.004,100.5,1",
+            "high 100.5 is more than 100 times the low 1.004 of the same candle",
+        ),
+        (
+            4,
+            "2024-01-01T02:00:00Z,101,101.5,1.009,101,0",
+            "low 1.009 is less than 1/100 of the previous close 101",
+        ),
+    ],
+)
+def test_absurd_prices_and_jumps_name_the_file_line_and_value(
+    tmp_path: Path, line: int, text: str, problem: str
+) -> None:
+    """Both loaders refuse a price above 1e9 USD and a candle spanning more than 100 times (from
+    the previous close through its low and high), with the same message."""
+    path, refused = refusal_of_both_loaders(tmp_path, line, text)
+    assert refused.startswith(f"{path}:{line}: {problem}")
+
+
+def test_prices_at_the_limits_are_taken_by_both_loaders(tmp_path: Path) -> None:
+    """Exactly 1e9 USD, and exactly 100 times (up, down, within a candle), are still prices."""
+    rows = [
+        GOOD[0],
+        "2024-01-01T00:00:00Z,100,100,1,1,1",  # low = high / 100
+        "2024-01-01T01:00:00Z,1,100,1,100,1",  # high = 100 x the previous close
+        "2024-01-01T02:00:00Z,100,100,1,1,1",  # low = the previous close / 100
+        "2024-01-01T03:00:00Z,10000000,1000000000,10000000,1000000000,1",
+    ]
+    path = tmp_path / "binance_spot_BTCUSDT_1h.csv"
+    path.write_text("\n".join(rows[:4]) + "\n")
+    assert load_candles(path, "BTC", 3600) == load_series(path, "BTC", 3600)
+    high = tmp_path / "high" / "binance_spot_BTCUSDT_1h.csv"
+    high.parent.mkdir()
+    high.write_text("\n".join([GOOD[0], *rows[4:]]) + "\n")
+    series = load_candles(high, "BTC", 3600)
+    assert series == load_series(high, "BTC", 3600)
+    assert series.high == [Decimal(10**9)]
+
+
+def test_every_real_and_bundled_candle_file_passes_the_checks() -> None:
+    """The price and jump limits leave all real data alone, on the fast path."""
+    files = [
+        *sorted(require(SPOT).glob("*_1h.csv.gz")),
+        *sorted((REPO / "data" / "backtest").glob("*_1h.csv.gz")),
+        *sorted((REPO / "data" / "replay").glob("*_1h.csv.gz")),
+    ]
+    assert len(files) >= 17
+    for path in files:
+        assert _fast_series(read_text(path), "X", 3600) is not None, path
+    series = deribit_index_series(
+        [require(INVERSE / "deribit_BTC-PERPETUAL_funding_index_1h_part1.csv")]
+    )
+    assert len(series.close) > 10_000
+
+
+def test_a_deribit_index_spike_names_the_file_and_line(tmp_path: Path) -> None:
+    path = tmp_path / "deribit_BTC-PERPETUAL_funding_index_1h_part1.csv"
+    header = "timestamp,timestamp_ms,index_price,prev_index_price,interest_8h,interest_1h"
+    rows = [
+        "2020-01-01T00:00:00Z,1577836800000,7200,,0,0",
+        "2020-01-01T01:00:00Z,1577840400000,7210,7200,0,0",
+        "2020-01-01T02:00:00Z,1577844000000,900000,7210,0,0",
+    ]
+    path.write_text("\n".join([header, *rows]) + "\n")
+    with pytest.raises(ReplayDataError) as caught:
+        deribit_index_series([path])
+    assert str(caught.value).startswith(
+        f"{path}:4: high 900000 is more than 100 times the previous close 7210"
+    )
+    dearer = tmp_path / "dearer" / path.name  # another path: deribit_rows caches by path
+    dearer.parent.mkdir()
+    dearer.write_text("\n".join([header, *rows[:2], rows[2].replace("900000", "1e12")]) + "\n")
+    with pytest.raises(ReplayDataError) as caught:
+        deribit_index_series([dearer])
+    assert str(caught.value).startswith(f"{dearer}:4: index_price 1E+12 is above 1,000,000,000")
 
 
 @pytest.mark.parametrize(

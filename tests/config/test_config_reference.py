@@ -154,8 +154,8 @@ def row(path: str) -> tuple[str, str, str]:
                 "items: upper-case symbol, e.g. `BTC`; at least 1 item",
             ),
         ),
-        ("rules[].vol_trigger.enter_above", ("number", "**required**", "> 0")),
-        ("rules[].estimator.half_life", ("number or null", "`null`", "> 0")),
+        ("rules[].vol_trigger.enter_above", ("number", "**required**", "(0, 100]")),
+        ("rules[].estimator.half_life", ("number or null", "`null`", "(0, 100000]")),
         (
             "exchange.sim.funding_rate",
             ("map coin → decimal", "`{}`", "keys: upper-case symbol, e.g. `BTC`; values: [-1, 1]"),

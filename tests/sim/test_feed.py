@@ -131,6 +131,8 @@ GOOD = row(NOON, "100", "101", "99", "100")
         ("2024-03-24T13:00:00Z,100,101,99,102,1", "inconsistent OHLC"),
         ("2024-03-24T13:00:00Z,-1,101,-2,100,1", "prices must be > 0"),
         ("2024-03-24T13:00:00Z,100,101,99,100,-5", "volume must be >= 0"),
+        ("2024-03-24T13:00:00Z,100,1e50,99,100,1", r"high 1E\+50 is above 1,000,000,000 USD"),
+        ("2024-03-24T13:00:00Z,100,10001,99,100,1", "more than 100 times the previous close 100"),
     ],
 )
 def test_malformed_row_names_file_and_line(tmp_path: Path, bad: str, problem: str) -> None:
