@@ -38,6 +38,9 @@ EventKind = Literal[
     "margin_shortfall",  # the margin wallet cannot carry the whole target
     "collateral_transfer",  # margin coin moved spot <-> contract wallet
     "collateral_conversion",  # a proxy asset's spot sold for the margin coin
+    "contract_size_changed",  # the venue re-specified a contract: the short is re-sized
+    "price_refused",  # a price outside the sane band (a data error): no increase meanwhile
+    "ledger_disagreement",  # the exchange's position and the daemon's fills differ
 ]
 
 

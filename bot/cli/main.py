@@ -239,6 +239,9 @@ def run(
             service = await open_service(config, dry_run=dry_run, environ=os.environ)
         except refusals as exc:
             err.print(f"hedgebot will not start: {scrub_text(str(exc))}", markup=False)
+            from bot.daemon.alerting import alert_refusal
+
+            await alert_refusal(config, scrub_text(str(exc)))
             return EXIT_REFUSED
         printer = tick_printer(out)
         for hedger in service.hedgers:

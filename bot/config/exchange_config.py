@@ -171,6 +171,11 @@ class ExchangeConfig(Strict):
         description="Pause trading this long when the exchange is unavailable (longer if it "
         "says Retry-After).",
     )
+    adopt_positions: bool = Field(
+        False,
+        description="Take positions and open orders the database cannot explain as they are "
+        "when the account is taken; false: refuse to trade the account.",
+    )
     # Venues announce a contract change days ahead; specs are also read again before every
     # order, so this only bounds how long a report may value a re-specified contract wrongly.
     markets_refresh_seconds: Annotated[float, Field(ge=1, le=86_400)] = Field(

@@ -152,6 +152,7 @@ def plan_hedges(
     *,
     margin: MarginTerms | None = None,
     owned: Ownership | None = None,
+    unread_short_usd: Mapping[str, Decimal] | None = None,
 ) -> Plan:
     """Plan the orders that bring every hedged instrument back within its band.
 
@@ -159,7 +160,8 @@ def plan_hedges(
     ``snapshot.positions`` (no target means target 0: the short is closed). ``plan_key`` names the
     tick and seeds the client order ids. Notes explain every order not sent and every cap applied.
     ``margin``: size inverse shorts to what their wallets carry (module docstring); ``owned``:
-    the previous plan's ``Plan.owned``.
+    the previous plan's ``Plan.owned``; ``unread_short_usd``: short the daemon's ledger holds
+    beyond the read, by symbol (``bot.core.ledger``), counted by the total-short cap.
     """
     totals = aggregate_targets(targets)
     owners = owner_targets(targets)
@@ -197,7 +199,8 @@ def plan_hedges(
     # and the total-short cap must count what is really left.
     for inst in instruments:
         inst.reductions = [p for leg in inst.reductions for p in _limit_size(inst, leg, settings)]
-    _cap_total(instruments, settings, hold_reason)
+    unread = sum((unread_short_usd or {}).values(), ZERO)
+    _cap_total(instruments, settings, hold_reason, unread)
     orders = _orders(instruments, settings, plan_key)
     for inst in instruments:
         notes.extend(f"{inst.symbol}: {note}" for note in inst.notes)
@@ -371,10 +374,16 @@ def _legs_for_gap(
 
 
 def _cap_total(
-    instruments: list[_Instrument], settings: PlannerSettings, hold_reason: str | None
+    instruments: list[_Instrument],
+    settings: PlannerSettings,
+    hold_reason: str | None,
+    unread_usd: Decimal = ZERO,
 ) -> None:
-    """Clamp increases, in symbol order, so the total short stays within max_total_short_usd."""
-    total = sum((inst.usd(inst.short_after_reductions()) for inst in instruments), ZERO)
+    """Clamp increases, in symbol order, so the total short stays within max_total_short_usd
+    (counting ``unread_usd``, short the ledger holds beyond the read)."""
+    total = unread_usd + sum(
+        (inst.usd(inst.short_after_reductions()) for inst in instruments), ZERO
+    )
     for inst in instruments:
         leg = inst.increase
         if leg is None:

@@ -25,6 +25,7 @@ def screen_orders(
     slippage: dict[str, Decimal] | None = None,
     max_slippage: Decimal | None = None,
     held_increases: Mapping[str, str] | None = None,
+    hold_all: str | None = None,
 ) -> Screened:
     """Hold orders that must not go out this tick.
 
@@ -32,12 +33,15 @@ def screen_orders(
     - a blocked symbol (an earlier order's outcome is unresolved): nothing on it;
     - ``slippage[symbol]`` = |last/mark − 1| above ``max_slippage``: no market order there;
     - ``held_increases[symbol]``: the reason nothing may add exposure there (e.g. the margin the
-      plan counted on did not arrive); reduce-only orders still go out.
+      plan counted on did not arrive); reduce-only orders still go out;
+    - ``hold_all``: why no order at all may go out (the plan's inputs proved stale).
     """
     allowed: list[PlannedOrder] = []
     held: list[tuple[PlannedOrder, str]] = []
     for order in orders:
-        if order.symbol in blocked_symbols:
+        if hold_all is not None:
+            held.append((order, hold_all))
+        elif order.symbol in blocked_symbols:
             held.append((order, "an earlier order on this symbol is unresolved"))
         elif kill_switch and not order.reduce_only:
             held.append((order, "kill switch engaged: no new exposure"))

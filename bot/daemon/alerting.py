@@ -4,7 +4,7 @@ the alert service after every tick (an alerting failure never fails a tick)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import structlog
@@ -16,6 +16,7 @@ from bot.config.models import Config
 from bot.core.types import OrderState
 from bot.daemon.report import state_summary
 from bot.daemon.tick import Hedger, TickOutcome
+from bot.store.db import create_engine
 from strategies.events import RuleEvent
 from strategies.watch import basis
 
@@ -210,3 +211,23 @@ class AlertBridge:
             )
         except Exception as exc:
             log.error("alerting_failed", account=hedger.account, error=repr(exc))
+
+
+async def alert_refusal(config: Config, reason: str) -> None:
+    """A refusal to start is a critical alert ``startup_refused``: delivered now, or left in the
+    outbox for the next start when no channel answers in time. Never raises: the refusal is
+    already printed and the exit code says it."""
+    if not config.alerts.enabled:
+        return
+    engine = create_engine(config.database.url)
+    try:
+        alerts = AlertService(config.alerts, engine)
+        await alerts.start()
+        message = f"hedgebot will not start: {reason}"
+        refused = make_alert("startup_refused", "critical", message, raised_at=datetime.now(UTC))
+        await alerts.add([refused])
+        await alerts.stop(reason="start refused")
+    except Exception as exc:
+        log.error("startup_refused_alert_failed", error=repr(exc))
+    finally:
+        await engine.dispose()

@@ -77,12 +77,14 @@ def decide(
     collateral: CollateralSettings | None = None,
     usage: CollateralUsage | None = None,
     owned: Ownership | None = None,
+    unread_short_usd: Mapping[str, Decimal] | None = None,
 ) -> Decision:
     """Compute exposures, rule targets (collateral included), collateral moves and the plan.
 
     ``margin``: size inverse shorts to their wallets (``bot.core.margin``); ``collateral``: the
     policy moving coins (``usage``: what it moved in the last 24 h); ``owned``: the previous
-    plan's ``Plan.owned``. Pure: the same inputs give the same Decision.
+    plan's ``Plan.owned``; ``unread_short_usd``: short the daemon's ledger holds beyond the read
+    (``bot.core.ledger``), for the total cap. Pure: the same inputs give the same Decision.
     """
 
     def evaluate(view: Snapshot) -> tuple[dict[str, Exposure], BookResult, tuple[HedgeTarget, ...]]:
@@ -109,7 +111,15 @@ def decide(
         if moves.actions:
             view = apply_collateral(snapshot, moves.actions, collateral.terms.fee_rate)
             exposure_by_asset, book, targets = evaluate(view)
-    plan = plan_hedges(targets, view, settings, plan_key, margin=margin, owned=owned)
+    plan = plan_hedges(
+        targets,
+        view,
+        settings,
+        plan_key,
+        margin=margin,
+        owned=owned,
+        unread_short_usd=unread_short_usd,
+    )
     bands = {hedge.instrument: hedge.band for hedge in plan.hedges}
     events = (
         *book.events,

@@ -3,13 +3,15 @@ collateral moves planned, orders)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from decimal import Decimal
 
 import structlog
 
 from bot.core.types import PlannedOrder
 from bot.daemon.decide import Decision
+from strategies.events import RuleEvent
+from strategies.risk import LiquidationCheck
 
 log = structlog.get_logger("bot.daemon.tick")
 
@@ -80,4 +82,39 @@ def log_decision(
         log.info(
             "no_order",
             reason=f"{held} planned order(s) held" if held else "every hedge within its band",
+        )
+
+
+def _text(value: Decimal | None) -> str | None:
+    return None if value is None else str(value)
+
+
+def log_checks(checks: Iterable[LiquidationCheck]) -> None:
+    """One event per short's margin and liquidation check."""
+    for check in checks:
+        log.info(
+            "liquidation_check",
+            symbol=check.symbol,
+            mark_price=str(check.mark_price),
+            exchange_price=_text(check.exchange_price),
+            own_price=_text(check.own_price),
+            formula=check.formula,
+            source=check.source,
+            distance=_text(check.distance),
+            margin_ratio=_text(check.margin_ratio),
+            mismatch=_text(check.mismatch),
+        )
+
+
+def log_events(events: Iterable[RuleEvent]) -> None:
+    """One warning per rule event, with the numbers behind it as ``v_*`` fields."""
+    for event in events:
+        log.warning(
+            "rule_event",
+            kind=event.kind,
+            severity=event.severity,
+            asset=event.asset,
+            instrument=event.instrument,
+            message=event.message,
+            **{f"v_{key}": value for key, value in event.values.items()},
         )

@@ -18,9 +18,10 @@ from bot.core.risk import price_disagreement, screen_orders
 from bot.core.types import OrderState, Ownership, PlannedOrder
 from bot.daemon.collateral import ActionReport, CollateralDesk, collateral_settings
 from bot.daemon.decide import Decision, decide
-from bot.daemon.decision_log import log_decision
+from bot.daemon.decision_log import log_checks, log_decision, log_events
 from bot.daemon.estimates import EstimateCache
 from bot.daemon.execute import ExecutionReport, execute_orders
+from bot.daemon.guards import Guards
 from bot.daemon.ownership import AccountLock
 from bot.daemon.reconcile import reconcile_orders
 from bot.daemon.risk_view import liquidation_checks, watch_events
@@ -110,6 +111,13 @@ class Hedger:
         self.collateral = CollateralDesk(
             port, CollateralRecords(store.engine), account, self._now, self.lookup_grace
         )
+        self.guards = Guards(
+            port,
+            store,
+            account,
+            timedelta(seconds=config.exchange.markets_refresh_seconds),
+            self._now,
+        )
 
     def _now(self) -> datetime:
         return self.clock()
@@ -118,6 +126,9 @@ class Hedger:
         """Before the first tick: check the API key, set leverage and margin mode on every
         instrument the plan may trade and refuse an account in hedge (two-sided) position mode."""
         self.prepared_symbols = await prepare_account(self.port, self.config, self.rules)
+        await self.guards.explain_positions(
+            self.config.exchange, sorted(self.prepared_symbols), self.store
+        )
 
     async def _prepare_new(self, orders: Sequence[PlannedOrder]) -> dict[str, str]:
         """Leverage and margin mode on instruments first traded now (a margin coin that just
@@ -276,9 +287,11 @@ class Hedger:
                 else None,
             )
             blocked = frozenset(reconciled.blocked_symbols)
-        snapshot = await read_snapshot(
-            self.port, self.config.holdings, self.rules, self.spot_sources
+        read = await self.guards.read(
+            lambda: read_snapshot(self.port, self.config.holdings, self.rules, self.spot_sources),
+            dry_run=self.dry_run,
         )
+        snapshot = read.snapshot
         await self.estimates.refresh(self.rules, snapshot.taken_at)
         control = await self.records.current_control(self.account)
         mode = control.mode if control is not None else "active"
@@ -297,38 +310,20 @@ class Hedger:
             collateral=policy,
             usage=await self.collateral.usage() if policy is not None else None,
             owned=self.owned,
+            unread_short_usd=read.ledger.unread_short_usd,
         )
+        decision, hold_all = await self.guards.review(decision, read, dry_run=self.dry_run)
         self.rule_states = dict(decision.states)
         if not self.dry_run:  # a dry run fills nothing: the parts stay as they were
             self.owned = decision.plan.owned
         risk = tuple(liquidation_checks(snapshot, self.config.hedge))
-        for check in risk:
-            log.info(
-                "liquidation_check",
-                symbol=check.symbol,
-                mark_price=str(check.mark_price),
-                exchange_price=None if check.exchange_price is None else str(check.exchange_price),
-                own_price=None if check.own_price is None else str(check.own_price),
-                formula=check.formula,
-                source=check.source,
-                distance=None if check.distance is None else str(check.distance),
-                margin_ratio=None if check.margin_ratio is None else str(check.margin_ratio),
-                mismatch=None if check.mismatch is None else str(check.mismatch),
+        log_checks(risk)
+        log_events(
+            (
+                *decision.events,
+                *watch_events(snapshot, decision, self.estimates.betas, self.config.watch),
             )
-        events = (
-            *decision.events,
-            *watch_events(snapshot, decision, self.estimates.betas, self.config.watch),
         )
-        for event in events:
-            log.warning(
-                "rule_event",
-                kind=event.kind,
-                severity=event.severity,
-                asset=event.asset,
-                instrument=event.instrument,
-                message=event.message,
-                **{f"v_{key}": value for key, value in event.values.items()},
-            )
         if mode == "paused":
             log.warning(
                 "trading_paused_by_operator",
@@ -344,6 +339,9 @@ class Hedger:
             if market.is_inverse and market.settle in moved.incomplete_coins
         }
         unfunded.update(await self._prepare_new(decision.plan.orders))
+        held_everywhere = read.increases_held  # a data error: no short may grow anywhere
+        if held_everywhere is not None:
+            unfunded.update({order.symbol: held_everywhere for order in decision.plan.orders})
         screened = screen_orders(
             decision.plan.orders,
             kill_switch=kill,
@@ -353,6 +351,7 @@ class Hedger:
             slippage={s: price_disagreement(t.last, t.mark) for s, t in snapshot.tickers.items()},
             max_slippage=self.config.execution.max_slippage,
             held_increases=unfunded,
+            hold_all=hold_all,
         )
         for order, reason in screened.held:
             log.warning(

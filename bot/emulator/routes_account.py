@@ -34,6 +34,9 @@ from bot.sim.errors import InsufficientFundsError, InvalidRequestError
 from bot.sim.params import STABLECOINS
 
 ZERO = Decimal(0)
+# Bybit v5 switch-mode docs: inverse perpetuals are one-way only; the error-code list names
+# 110029 "Hedge mode is not available for this symbol".
+HEDGE_MODE_NOT_AVAILABLE = "Hedge mode is not available for this symbol"
 MARGIN_MODES: dict[str, MarginMode] = {"REGULAR_MARGIN": "cross", "ISOLATED_MARGIN": "isolated"}
 
 
@@ -296,15 +299,21 @@ def set_margin_mode(state: EmulatorState, params: Params) -> Reply:
 
 def switch_mode(state: EmulatorState, params: Params) -> Reply:
     """Position mode, account-wide here: 0 one-way, 3 hedge (sets the engine's hedge_mode
-    flag); 110025 unchanged, 110024 with a position, 110028 with open orders."""
-    req_category(params, CONTRACT_CATEGORIES)
+    flag); 110029 hedge asked for an inverse perpetual (one-way only on Bybit, classic and
+    unified accounts alike), 110025 unchanged, 110024 with a position, 110028 with open
+    orders. The hedge-mode account of a test is ``POST /admin/hedge-mode``."""
+    category = req_category(params, CONTRACT_CATEGORIES)
     mode = opt_int(params, "mode")
     if mode not in (0, 3):
         raise params_error("mode must be 0 (one-way) or 3 (hedge)")
-    if opt_str(params, "symbol") is None and opt_str(params, "coin") is None:
+    symbol = opt_str(params, "symbol")
+    coin = opt_str(params, "coin")
+    if symbol is None and coin is None:
         raise params_error("symbol or coin is required")
     engine = state.engine
     hedge = mode == 3
+    if hedge and category == "inverse" and _names_inverse_perpetual(state, symbol, coin):
+        raise ApiError(110029, HEDGE_MODE_NOT_AVAILABLE)
     if engine.hedge_mode == hedge:
         raise ApiError(110025, "Position mode is not modified")
     if engine.positions():
@@ -313,6 +322,17 @@ def switch_mode(state: EmulatorState, params: Params) -> Reply:
         raise ApiError(110028, "Open orders exist, so you cannot change position mode")
     engine.hedge_mode = hedge
     return Reply({})
+
+
+def _names_inverse_perpetual(state: EmulatorState, symbol: str | None, coin: str | None) -> bool:
+    """Whether a switch-mode request reaches an inverse perpetual: the ``symbol`` (priority,
+    as on Bybit) or any perpetual settled in ``coin``."""
+    if symbol is not None:
+        return contract_market(state, "inverse", symbol).expiry is None
+    return any(
+        m.kind == "inverse" and m.expiry is None and m.settle == coin
+        for m in state.engine.markets().values()
+    )
 
 
 ROUTES: RouteTable = {

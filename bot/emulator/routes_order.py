@@ -45,6 +45,7 @@ from bot.sim.errors import NoSuchOrderError, OrderClosedError, RejectCode, Rejec
 from bot.sim.records import Execution, OrderRecord
 
 TIME_IN_FORCE = ("GTC", "IOC", "FOK", "PostOnly")
+POSITION_IDX_MISMATCH = "position idx not match position mode"
 OPEN_STATUSES = frozenset({"New", "PartiallyFilled", "Untriggered"})
 REJECT_CODES: dict[RejectCode, tuple[int, str]] = {
     RejectCode.DUPLICATE_CLIENT_ID: (110072, "OrderLinkedID is duplicate"),
@@ -87,7 +88,9 @@ def _order_request(state: EmulatorState, params: Params) -> tuple[OrderRequest, 
     link = opt_link_id(params)
     position_idx = opt_int(params, "positionIdx", 0, 2) or 0
     if (position_idx != 0) != state.engine.hedge_mode:
-        raise params_error("position idx not match position mode")
+        # Bybit's exact answer (ccxt/ccxt#16102): retCode 10001 without the "params error:"
+        # prefix the emulator's other parameter checks carry.
+        raise ApiError(PARAMS_ERROR, POSITION_IDX_MISMATCH)
     request = OrderRequest(
         symbol=market.symbol,
         side=side,

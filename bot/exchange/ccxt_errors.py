@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 
 from ccxt.base import errors as ccxt_errors
@@ -35,13 +36,23 @@ def retry_after_seconds(headers: object) -> float | None:
 
 
 def translate_ccxt_error(
-    exc: Exception, exchange: str, *, sending_order: bool, retry_after_s: float | None
+    exc: Exception,
+    exchange: str,
+    *,
+    sending_order: bool,
+    retry_after_s: float | None,
+    refusal_codes: tuple[str, ...] = (),
 ) -> ExchangeError:
     """ccxt exception → project error. When sending an order, only a definite refusal is a
     refusal: anything else (timeouts, 5xx, dropped connections, server errors) may have placed
-    the order, so its outcome is unknown and must be looked up, never resent."""
+    the order, so its outcome is unknown and must be looked up, never resent.
+
+    Definite refusals: ccxt's InsufficientFunds, InvalidOrder, BadRequest and OperationRejected
+    (Binance -4061 position side vs dualSidePosition arrives as OperationRejected), and the
+    venue codes of ``refusal_codes`` that ccxt leaves a plain ExchangeError (Binance -4118).
+    """
     message = f"{exchange}: {type(exc).__name__}: {exc}"
-    code = ret_code(exc)
+    code = exchange_code(exc)
     if isinstance(exc, ccxt_errors.RateLimitExceeded | ccxt_errors.DDoSProtection):
         return RateLimitedError(message, retry_after_s=retry_after_s)
     if isinstance(exc, ccxt_errors.InvalidNonce):
@@ -50,9 +61,14 @@ def translate_ccxt_error(
         return AuthenticationFailedError(message)
     if isinstance(exc, ccxt_errors.OrderNotFound):
         return OrderNotFoundError(message)
-    if isinstance(
-        exc, ccxt_errors.InsufficientFunds | ccxt_errors.InvalidOrder | ccxt_errors.BadRequest
-    ):
+    refused = isinstance(
+        exc,
+        ccxt_errors.InsufficientFunds
+        | ccxt_errors.InvalidOrder
+        | ccxt_errors.BadRequest
+        | ccxt_errors.OperationRejected,
+    )
+    if refused or (code is not None and code in refusal_codes):
         if sending_order:
             return OrderRejectedError(message, code=code)
         return PermanentExchangeError(message)
@@ -65,14 +81,24 @@ def translate_ccxt_error(
     return PermanentExchangeError(message)
 
 
+# The venue's own error code inside ccxt's message (ccxt embeds the raw body): Bybit
+# ``"retCode":110043``, Binance ``"code":-4061``, MEXC ``"code":1002``, OKX ``"code":"1"`` with
+# the real one per order in ``"sCode":"51000"``. Bounded by quotes and digits so that a number
+# elsewhere in the body (the ``time`` field, an order id) is never read as a code.
+_CODE_FIELDS = ("sCode", "retCode", "ret_code", "code")
+_CODE = re.compile(r'"(sCode|retCode|ret_code|code)"\s*:\s*"?(-?\d+)(?![\d.])"?')
+
+
+def exchange_code(exc: Exception) -> str | None:
+    """The venue's error code out of ccxt's message, or None (the most specific field wins:
+    OKX's per-order ``sCode`` over its envelope ``code``)."""
+    found: dict[str, str] = {}
+    for match in _CODE.finditer(str(exc)):
+        found.setdefault(match.group(1), match.group(2))
+    return next((found[name] for name in _CODE_FIELDS if name in found), None)
+
+
 def ret_code(exc: Exception) -> str | None:
-    """Bybit-style ``"retCode":NNN`` out of ccxt's message (it embeds the raw body)."""
-    text = str(exc)
-    marker = '"retCode":'
-    start = text.find(marker)
-    if start < 0:
-        return None
-    digits = "".join(
-        ch for ch in text[start + len(marker) : start + len(marker) + 12] if ch.isdigit()
-    )
-    return digits or None
+    """Bybit-style ``"retCode":NNN`` out of ccxt's message (kept for callers; see
+    ``exchange_code``)."""
+    return exchange_code(exc)

@@ -15,6 +15,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, TypeVar
 
+import structlog
 from ccxt.base import errors as ccxt_errors
 
 from bot.core.types import (
@@ -35,10 +36,16 @@ from bot.exchange.ccxt_parse import (
     status_from_fills,
     to_ms,
 )
-from bot.exchange.errors import ExchangeError, OrderNotFoundError, TemporaryExchangeError
+from bot.exchange.errors import (
+    ExchangeError,
+    OrderNotFoundError,
+    OrderRejectedError,
+    TemporaryExchangeError,
+)
 from bot.exchange.profiles import ExchangeProfile, NoSandboxError
 
 T = TypeVar("T")
+log = structlog.get_logger(__name__)
 DAY_MS = 86_400_000
 HISTORY_WINDOW_MS = 7 * DAY_MS  # Bybit's execution list answers at most 7 days per query
 PAGE_LIMIT = 100
@@ -50,6 +57,9 @@ class CcxtOrders(ABC):
     client: Any
     profile: ExchangeProfile
     read_only_reason: str | None  # set when the venue may be read but never traded
+    # Set once the venue refused an order as "API ordering disabled" (profile
+    # orders_disabled_codes): every later order is refused with it, without a request.
+    _orders_disabled: OrderRejectedError | None = None
     _exchange_now: datetime | None  # the exchange clock read at the start of this tick
 
     @abstractmethod
@@ -151,6 +161,10 @@ class CcxtOrders(ABC):
 
     async def create_order(self, request: OrderRequest) -> OrderStatus:
         self._refuse_if_read_only()
+        if self._orders_disabled is not None:
+            # The venue said API orders are off for this account: asking again every tick
+            # would be a retry loop against a refusal no retry changes.
+            raise OrderRejectedError(str(self._orders_disabled), code=self._orders_disabled.code)
         markets = await self.load_markets()
         market = markets[request.symbol]
         amount = self._ccxt_amount(market, request.contracts)
@@ -165,7 +179,18 @@ class CcxtOrders(ABC):
                 self.order_params(request),
             )
         except ccxt_errors.BaseError as exc:
-            raise self._translate(exc, sending_order=True) from exc
+            error = self._translate(exc, sending_order=True)
+            if isinstance(error, OrderRejectedError) and error.code in (
+                self.profile.orders_disabled_codes
+            ):
+                self._orders_disabled = OrderRejectedError(
+                    f"{self.profile.ccxt_id} refuses orders placed through the API ({error}); "
+                    "API trading must be enabled for this account before hedgebot can trade",
+                    code=error.code,
+                )
+                log.critical("venue_refuses_api_orders", code=error.code, error=str(error))
+                raise self._orders_disabled from exc
+            raise error from exc
         # Bybit acknowledges with ids only: read the order back for its state and fills.
         status = await self._lookup_quietly(request.symbol, request.client_order_id)
         if status is not None:

@@ -103,10 +103,37 @@ def amount_from_contracts(market: Market, contracts: Decimal, unit: AmountUnit) 
     return contracts
 
 
+# Raw size fields, in ccxt's own unit, for parsers that leave ``contracts`` None (BingX reads
+# ``positionAmt`` into ``notional`` instead: ccxt/ccxt#18840).
+RAW_SIZE_KEYS = ("positionAmt", "size", "pos", "holdVol", "vol", "qty")
+
+
+class UnreadablePositionError(ValueError):
+    """A position row whose size cannot be read: unknown, never to be taken as flat."""
+
+
+def _position_size(raw: Mapping[str, Any]) -> Decimal:
+    """ccxt's ``contracts``, else the raw size; a size nowhere to be read is an error, because
+    reading it as 0 makes the bot short again every tick (hummingbot#6470)."""
+    contracts = dec(raw.get("contracts"))
+    if contracts is not None:
+        return contracts
+    info = raw.get("info") or {}
+    for key in RAW_SIZE_KEYS:
+        value = dec(info.get(key)) if isinstance(info, Mapping) else None
+        if value is not None:
+            return value
+    raise UnreadablePositionError(f"{raw.get('symbol')}: position without a readable size")
+
+
 def parse_position(raw: Mapping[str, Any], market: Market, unit: AmountUnit) -> Position:
-    """ccxt position → Position; ``side`` gives the sign (Deribit's ``size`` is already signed)."""
-    size = abs(contracts_from_amount(market, dec(raw.get("contracts")) or ZERO, unit))
-    signed = -size if raw.get("side") == "short" else size
+    """ccxt position → Position; ``side`` gives the sign (Deribit's ``size`` is already signed,
+    as is a raw fallback size when ccxt gives no side). Raises ``UnreadablePositionError``."""
+    amount = _position_size(raw)
+    size = abs(contracts_from_amount(market, amount, unit))
+    side = raw.get("side")
+    short = side == "short" or (side not in ("long", "short") and amount < 0)
+    signed = -size if short else size
     entry = dec(raw.get("entryPrice")) or ZERO
     return Position(
         symbol=market.symbol,
@@ -208,6 +235,33 @@ def parse_fill(
         fee_currency=fee.get("currency") or market.settle,
         timestamp=from_ms(raw["timestamp"]),
     )
+
+
+HOUR_MS = Decimal(3_600_000)
+
+
+def funding_interval_hours(item: Mapping[str, Any]) -> Decimal | None:
+    """Hours between fundings of a ccxt funding rate, or None when it cannot be known.
+
+    Derived from consecutive funding times first (``nextFundingTimestamp`` − ``fundingTimestamp``,
+    OKX's documented way: the interval may move from 8 h to 4, 2 or 1 h), then ccxt's
+    ``interval`` ("8h", or raw milliseconds where ccxt has no name for the gap, e.g. OKX 3 h).
+    Never a default 8 h.
+    """
+    current = dec(item.get("fundingTimestamp"))
+    following = dec(item.get("nextFundingTimestamp"))
+    if current is not None and following is not None and following > current:
+        return (following - current) / HOUR_MS
+    text = str(item.get("interval") or "").strip().lower()
+    if text.endswith("h"):
+        hours = dec(text[:-1])
+    elif text.endswith("m"):
+        minutes = dec(text[:-1])
+        hours = None if minutes is None else minutes / 60
+    else:
+        millis = dec(text)
+        hours = None if millis is None else millis / HOUR_MS
+    return hours if hours is not None and hours > 0 else None
 
 
 def parse_funding_payment(

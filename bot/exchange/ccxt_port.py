@@ -30,10 +30,12 @@ from bot.core.types import (
     Ticker,
 )
 from bot.exchange.ccxt_collateral import CcxtCollateral
-from bot.exchange.ccxt_errors import retry_after_seconds, translate_ccxt_error
+from bot.exchange.ccxt_errors import exchange_code, retry_after_seconds, translate_ccxt_error
 from bot.exchange.ccxt_parse import (
+    UnreadablePositionError,
     dec,
     from_ms,
+    funding_interval_hours,
     parse_key_info,
     parse_margin_wallets,
     parse_market,
@@ -49,6 +51,7 @@ from bot.logs import scrub_text
 
 T = TypeVar("T")
 ZERO = Decimal(0)
+log = structlog.get_logger(__name__)
 
 
 class CcxtPort(CcxtCollateral):
@@ -132,7 +135,11 @@ class CcxtPort(CcxtCollateral):
 
     def _translate(self, exc: Exception, *, sending_order: bool) -> ExchangeError:
         return translate_ccxt_error(
-            exc, self.name, sending_order=sending_order, retry_after_s=self._retry_after()
+            exc,
+            self.name,
+            sending_order=sending_order,
+            retry_after_s=self._retry_after(),
+            refusal_codes=self.profile.refusal_codes,
         )
 
     async def _call(
@@ -149,10 +156,11 @@ class CcxtPort(CcxtCollateral):
         return await with_retries(operation, translated, self.retry)
 
     def _is_not_modified(self, exc: Exception) -> bool:
-        text = str(exc)
-        return any(code in text for code in self.profile.not_modified_codes) or isinstance(
-            exc, ccxt_errors.NoChange
-        )
+        """Whether the venue only said "already set to that value" (Bybit 110043/110025/110026,
+        Binance -4046/-4059): success. Matched on the venue's code field, never on a substring
+        of the body: a ``"time":1717011004312`` contains 110043 too, and a refusal stays one."""
+        code = exchange_code(exc)
+        return code in self.profile.not_modified_codes or isinstance(exc, ccxt_errors.NoChange)
 
     # -- reads --------------------------------------------------------------------------------
 
@@ -167,17 +175,22 @@ class CcxtPort(CcxtCollateral):
 
     async def load_markets(self) -> Mapping[str, Market]:
         if self._markets is None:
-            raw = await self._call("load_markets", self.client.load_markets)
-            markets = (
-                parse_market(
-                    m,
-                    self.client.precisionMode,
-                    self.profile.min_amount_is_contract_size,
-                    self.profile.amount_unit,
-                )
-                for m in raw.values()
+            return await self.refresh_markets()
+        return self._markets
+
+    async def refresh_markets(self) -> Mapping[str, Market]:
+        # reload=True: ccxt otherwise answers from the markets it loaded first.
+        raw = await self._call("load_markets", lambda: self.client.load_markets(True))
+        markets = (
+            parse_market(
+                m,
+                self.client.precisionMode,
+                self.profile.min_amount_is_contract_size,
+                self.profile.amount_unit,
             )
-            self._markets = {m.symbol: m for m in markets if m is not None}
+            for m in raw.values()
+        )
+        self._markets = {m.symbol: m for m in markets if m is not None}
         return self._markets
 
     async def fetch_spot_balances(self) -> Mapping[str, Decimal]:
@@ -199,7 +212,10 @@ class CcxtPort(CcxtCollateral):
         markets = await self.load_markets()
         raw_positions: list[dict[str, Any]] = []
         if self.client.has.get("fetchPositions"):
-            raw_positions = await self._call("fetch_positions", self.client.fetch_positions)
+            params = dict(self.profile.positions_params)
+            raw_positions = await self._call(
+                "fetch_positions", lambda: self.client.fetch_positions(None, params)
+            )
         return parse_margin_wallets(
             balance,
             raw_positions,
@@ -221,17 +237,21 @@ class CcxtPort(CcxtCollateral):
 
     async def fetch_positions(self, symbols: Sequence[str]) -> Mapping[str, Position]:
         markets = await self.load_markets()
+        wanted = [s for s in symbols if s in markets]
+        rows = await self._position_rows(wanted)
         positions: dict[str, Position] = {}
-        for symbol in symbols:
-            if symbol not in markets:
-                continue
-            raw = await self._call(
-                "fetch_position",
-                lambda s=symbol: self.client.fetch_position(s),  # type: ignore[misc]
-            )
-            if raw is None or raw.get("symbol") != symbol:
+        for symbol in wanted:
+            mine = [r for r in rows if r.get("symbol") == symbol]
+            if not mine:
                 continue  # omitted by the exchange: the caller treats it as unknown, not flat
-            positions[symbol] = parse_position(raw, markets[symbol], self.profile.amount_unit)
+            try:
+                parsed = [
+                    parse_position(r, markets[symbol], self.profile.amount_unit) for r in mine
+                ]
+            except UnreadablePositionError as exc:
+                log.warning("position_unreadable", symbol=symbol, error=str(exc))
+                continue  # unknown, like an omission: never read as flat
+            positions[symbol] = _net(parsed)
         if positions and self.profile.position_mode_check == "fetch_position_mode":
             # ccxt leaves ``hedged`` unset on these exchanges' positions: ask the account.
             first = next(iter(positions))
@@ -241,6 +261,27 @@ class CcxtPort(CcxtCollateral):
             hedged = bool((mode or {}).get("hedged"))
             positions = {s: dataclasses.replace(p, hedge_mode=hedged) for s, p in positions.items()}
         return positions
+
+    async def _position_rows(self, symbols: Sequence[str]) -> list[Mapping[str, Any]]:
+        """ccxt position rows of ``symbols``: one read per symbol (a flat one still answers a
+        row there), or one list read where ccxt reads single positions elsewhere (Binance)."""
+        if not symbols:
+            return []
+        if self.profile.position_query == "list":
+            params = dict(self.profile.positions_params)
+            listed = await self._call(
+                "fetch_positions", lambda: self.client.fetch_positions(list(symbols), params)
+            )
+            return [r for r in listed or () if isinstance(r, Mapping)]
+        rows: list[Mapping[str, Any]] = []
+        for symbol in symbols:
+            raw = await self._call(
+                "fetch_position",
+                lambda s=symbol: self.client.fetch_position(s),  # type: ignore[misc]
+            )
+            if raw is not None:
+                rows.append(raw)
+        return rows
 
     async def fetch_tickers(self, symbols: Sequence[str]) -> Mapping[str, Ticker]:
         await self.load_markets()
@@ -284,13 +325,20 @@ class CcxtPort(CcxtCollateral):
             rate = dec(item.get("fundingRate")) if item else None
             if item is None or rate is None:
                 continue
-            interval = str(item.get("interval") or "8h")
+            hours = funding_interval_hours(item)
+            if hours is None and self.profile.funding_interval_default_hours is not None:
+                hours = Decimal(self.profile.funding_interval_default_hours)
+            if hours is None:
+                # Never assumed (8 h is not universal: OKX, Bybit and Binance move contracts
+                # to 4 h or 1 h): a rate whose interval is unknown is left out, as unknown.
+                log.warning(
+                    "funding_interval_unknown", symbol=symbol, interval=item.get("interval")
+                )
+                continue
             rates[symbol] = FundingRate(
                 symbol=symbol,
                 rate=rate,
-                interval_hours=Decimal(interval.rstrip("h"))
-                if interval.endswith("h")
-                else Decimal(8),
+                interval_hours=hours,
                 next_funding_time=from_ms(item["fundingTimestamp"])
                 if item.get("fundingTimestamp")
                 else None,
@@ -362,3 +410,16 @@ def _totals(balance: Mapping[str, Any]) -> dict[str, Decimal]:
         if amount is not None:
             result[coin] = amount
     return result
+
+
+def _net(parsed: Sequence[Position]) -> Position:
+    """One instrument's rows as one position: one-way mode has one row; hedge mode lists a
+    long and a short side (Binance LONG/SHORT): netted, and flagged so that start refuses it."""
+    if len(parsed) == 1:
+        return parsed[0]
+    held = [p for p in parsed if p.contracts != 0] or list(parsed)
+    return dataclasses.replace(
+        held[0],
+        contracts=sum((p.contracts for p in parsed), ZERO),
+        hedge_mode=True,
+    )

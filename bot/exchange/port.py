@@ -46,6 +46,11 @@ class ExchangePort(Protocol):
         """Derivatives markets by symbol (cached after the first call)."""
         ...
 
+    async def refresh_markets(self) -> Mapping[str, Market]:
+        """Derivatives markets by symbol read again from the exchange (specs may change: a
+        contract size, a step); later calls of ``load_markets`` return these."""
+        ...
+
     async def fetch_spot_balances(self) -> Mapping[str, Decimal]:
         """Spot wallet totals, coin -> coins."""
         ...

@@ -31,6 +31,8 @@ WalletTotal = Literal["wallet", "equity"]
 # one_way_only: the exchange has no two-sided mode.
 PositionModeCheck = Literal["position_field", "fetch_position_mode", "one_way_only"]
 ClientIdCharset = Literal["any", "alphanumeric"]
+# per_symbol: one ccxt fetch_position(symbol) per instrument; list: one fetch_positions(symbols).
+PositionQuery = Literal["per_symbol", "list"]
 
 
 @dataclass(frozen=True)
@@ -68,10 +70,19 @@ class ExchangeProfile:
     client_id_charset: ClientIdCharset = "any"
     client_id_max_length: int = 36
     position_mode_check: PositionModeCheck = "position_field"
+    # How positions are read, and the ccxt params of a list read (see BINANCECOINM).
+    position_query: PositionQuery = "per_symbol"
+    positions_params: dict[str, Any] = field(default_factory=dict)
+    # Error codes meaning "this account may not place orders through the API at all" (MEXC
+    # 1002): refused once, then every later order is refused here without asking the venue.
+    orders_disabled_codes: tuple[str, ...] = ()
     supports_set_leverage: bool = True
     supports_set_margin_mode: bool = True
     # Exchange error codes that only say "already set to that value".
     not_modified_codes: tuple[str, ...] = ()
+    # Codes of a definite refusal that ccxt raises as a plain ExchangeError (which would
+    # otherwise leave an order's outcome unknown, to be looked up).
+    refusal_codes: tuple[str, ...] = ()
     sandbox: SandboxKind = "testnet"
     sandbox_note: str = ""
     # Market categories to load (ccxt options["fetchMarkets"]["types"] style), to save calls.
@@ -82,6 +93,9 @@ class ExchangeProfile:
     linear_perps: bool = True
     dated_futures: bool = True  # inverse dated futures (for rolling hedges)
     funding_interval_source: str = "market info"
+    # Hours between fundings when neither consecutive funding times nor ccxt say (None: the
+    # rate is left out as unknown). Only where the venue documents a default.
+    funding_interval_default_hours: int | None = None
     # ccxt's funding-history ``amount`` is positive when the account PAID (Bybit's execFee);
     # False where it is the signed income (positive when received).
     funding_paid_positive: bool = False
@@ -184,7 +198,15 @@ BINANCECOINM = ExchangeProfile(
     client_id_lookup="fetch_order_param",
     client_id_max_length=36,
     position_mode_check="position_field",  # ccxt: hedged = positionSide != "BOTH"
+    # ccxt's binance fetch_position reads OPTIONS positions only (NotSupported on a perp); the
+    # COIN-M rows come from dapi positionRisk, which ccxt picks only for subType "inverse"
+    # (its default for a list read is "linear": fapi, the USD-M account).
+    position_query="list",
+    positions_params={"subType": "inverse"},
     not_modified_codes=("-4046", "-4059"),  # margin type / position side already as asked
+    # -4061 position side vs dualSidePosition (ccxt: OperationRejected, a refusal already);
+    # -4118 reduce-only orders resting against the position (ccxt: plain ExchangeError).
+    refusal_codes=("-4061", "-4118"),
     sandbox="demo",
     sandbox_note="demo-dapi.binance.com (enable_demo_trading; not the futures testnet)",
     ccxt_options={"fetchMarkets": {"types": ["inverse"]}, "defaultSubType": "inverse"},
@@ -192,6 +214,9 @@ BINANCECOINM = ExchangeProfile(
     linear_perps=False,  # USDⓈ-M is another ccxt id (binanceusdm)
     dated_futures=True,
     funding_interval_source="fundingInfo (ccxt funding rate 'interval')",
+    # premiumIndex has no interval and /fundingInfo lists only symbols whose funding was
+    # adjusted: the rest pay every 8 h (Binance's documented default).
+    funding_interval_default_hours=8,
     funding_paid_positive=False,  # income: negative when paid
     transfer_accounts=("spot", "inverse"),  # ccxt: MAIN, CMFUTURE; no client transfer id
     quirks=(
@@ -240,6 +265,9 @@ MEXC = ExchangeProfile(
     client_id_max_length=32,
     client_id_charset="alphanumeric",
     position_mode_check="fetch_position_mode",  # ccxt parse_position leaves hedged None
+    # {"code":1002,"message":"Contract not allow place order!"}: API ordering disabled for the
+    # contract or the account (ccxt/ccxt#14474, #15055): no retry will change it.
+    orders_disabled_codes=("1002",),
     sandbox="none",
     sandbox_note="no sandbox or demo API: only plan-only and --dry-run without HEDGEBOT_LIVE",
     # ccxt 4.5 lists every contract (its options.fetchMarkets.types is not applied to swaps).

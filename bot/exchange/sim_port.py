@@ -96,6 +96,10 @@ class SimExchangePort:
             self._markets = self.engine.markets()
         return dict(self._markets)
 
+    async def refresh_markets(self) -> Mapping[str, Market]:
+        self._markets = self.engine.markets()
+        return dict(self._markets)
+
     async def fetch_spot_balances(self) -> Mapping[str, Decimal]:
         return self.engine.spot_balances()
 

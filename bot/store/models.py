@@ -257,5 +257,6 @@ class FundingPaymentRow(AccountMixin, Base):
 # Tables of other modules, registered on Base.metadata (Alembic compares against it).
 from bot.store import alert_models as _alert_models  # noqa: E402, F401
 from bot.store import collateral_models as _collateral_models  # noqa: E402, F401
+from bot.store import ledger_models as _ledger_models  # noqa: E402, F401
 from bot.store import margin_models as _margin_models  # noqa: E402, F401
 from bot.store import rule_models as _rule_models  # noqa: E402, F401

@@ -228,7 +228,7 @@ BAD_CONFIGS: dict[str, tuple[str, list[str]]] = {
             "exchange.colour (line 5): unknown key 'colour' (known keys: id, testnet, url, "
             "api_key_env, secret_env, api_key_file, secret_file, sim, embedded_emulator, "
             "timeout_ms, order_lookup_grace_seconds, allow_withdraw_permission, "
-            "pause_on_unavailable_seconds)",
+            "pause_on_unavailable_seconds, adopt_positions, markets_refresh_seconds)",
             "rules.0.ratio (line 8): 2 is not valid: Input should be less than or equal to 1",
             "hedge.bandd (line 10): unknown key 'bandd' (did you mean 'band'?)",
             "limits.max_order_usd (line 12): -5 is not valid: Input should be greater than 0",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -281,7 +282,9 @@ async def test_order_history_filters(port: CcxtPort, client: Any, emu: RunningEm
     ]
 
 
-async def test_account_margin_mode_and_position_mode(port: CcxtPort, client: Any) -> None:
+async def test_account_margin_mode_and_position_mode(
+    port: CcxtPort, client: Any, emu: RunningEmulator, admin: Admin
+) -> None:
     await client.load_markets()
     set_mode = client.private_post_v5_account_set_margin_mode
     with pytest.raises(ccxt_async.MarginModeAlreadySet):
@@ -289,10 +292,20 @@ async def test_account_margin_mode_and_position_mode(port: CcxtPort, client: Any
     assert (await set_mode({"setMarginMode": "ISOLATED_MARGIN"}))["result"] == {"reasons": []}
     with pytest.raises(ccxt_async.ExchangeError, match="3400045"):
         await set_mode({"setMarginMode": "PORTFOLIO_MARGIN"})
-    await client.set_position_mode(True, BTC)
-    with pytest.raises(ccxt_async.NoChange):
+    # Inverse perpetuals are one-way only: hedge mode is refused for them (110029).
+    with pytest.raises(ccxt_async.BadRequest, match="110029"):
         await client.set_position_mode(True, BTC)
-    await client.set_position_mode(False, BTC)
+    with pytest.raises(ccxt_async.NoChange):
+        await client.set_position_mode(False, BTC)
+    # A dated inverse future may switch (the emulator's position mode is account-wide).
+    expiry = emu.engine.now + timedelta(days=30)
+    added = await admin.post("/admin/markets", {"coin": "BTC", "expiry": expiry.isoformat()})
+    future = added["market"]["symbol"]
+    await client.load_markets(True)
+    await client.set_position_mode(True, future)
+    with pytest.raises(ccxt_async.NoChange):
+        await client.set_position_mode(True, future)
+    await client.set_position_mode(False, future)
     await port.create_order(sell(100, "pm-1"))
     with pytest.raises(ccxt_async.BadRequest, match="110024"):
-        await client.set_position_mode(True, BTC)
+        await client.set_position_mode(True, future)

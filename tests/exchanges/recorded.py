@@ -82,8 +82,8 @@ class RecordingClient:
 
         return call
 
-    async def load_markets(self) -> Any:
-        return self.markets
+    async def load_markets(self, *args: Any) -> Any:
+        return self.markets  # reload or not: the recorded markets
 
     def named(self, name: str) -> list[tuple[Any, ...]]:
         return [args for called, args in self.calls if called == name]

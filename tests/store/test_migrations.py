@@ -40,6 +40,7 @@ APP_TABLES = {
     "controls",
     "collateral_actions",
     "margin_state",
+    "position_adoptions",
 }
 
 
@@ -66,7 +67,7 @@ async def _state(url: str) -> tuple[str | None, set[str]]:
 def test_migrations_dir_is_the_repo_one() -> None:
     assert MIGRATIONS_DIR == REPO_ROOT / "migrations"
     assert (MIGRATIONS_DIR / "env.py").is_file()
-    assert head_revision() == "0007"
+    assert head_revision() == "0008"
 
 
 async def test_fresh_database_has_no_revision(db_url: str) -> None:
@@ -164,5 +165,5 @@ def test_alembic_command_line(db_url: str) -> None:
     output = done.stdout + done.stderr
     assert done.returncode == 0, output
     assert "No new upgrade operations detected" in output
-    assert "0007 (head)" in output
+    assert "0008 (head)" in output
     assert "Running downgrade 0001 -> , initial schema" in output
