@@ -282,9 +282,9 @@ class Hedger:
                 self.account,
                 self.clock(),
                 self.lookup_grace,
-                timedelta(seconds=execution_cfg.reprice_after_seconds)
-                if execution_cfg.style == "limit"
-                else None,
+                # In any style: a limit left resting by an earlier limit-style run (restarted in
+                # market style) would otherwise block its symbol for good.
+                timedelta(seconds=execution_cfg.reprice_after_seconds),
             )
             blocked = frozenset(reconciled.blocked_symbols)
         read = await self.guards.read(

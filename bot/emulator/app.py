@@ -8,7 +8,8 @@ errors); unknown routes get retCode 10017 with HTTP 404. Test controls live unde
 
 Per venue request, in order: BEFORE faults (answered without processing) -> market clock
 (``bot.emulator.clock``) -> authentication of private routes (wall clock) -> the route ->
-``lost_response`` faults -> request log.
+REWRITE faults (``empty_positions``, ``ticker_price``) -> ``lost_response`` faults -> request
+log.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
 from urllib.parse import parse_qsl
@@ -30,7 +31,14 @@ from bot.emulator.admin import add_admin_routes
 from bot.emulator.auth import check_request
 from bot.emulator.bybit_format import envelope
 from bot.emulator.clock import MarketClock, default_mode, wall_clock_ms
-from bot.emulator.faults import BEFORE_KINDS, FaultBook, FaultKind, fault_response
+from bot.emulator.faults import (
+    BEFORE_KINDS,
+    REWRITE_KINDS,
+    FaultBook,
+    FaultKind,
+    fault_response,
+    rewrite_result,
+)
 from bot.emulator.reply import ApiError, Params, Reply, params_error
 from bot.emulator.state import STATE_KEY, ApiKeyInfo, EmulatorState, RouteTable
 from bot.sim.engine import SimExchange
@@ -137,12 +145,15 @@ async def handle_venue(request: web.Request) -> web.StreamResponse:
             status=raw.status, text=raw.body, content_type=raw.content_type, headers=raw.headers
         )
     reply = process(state, request.headers, method, path, query, body)
+    rewrite = state.faults.take(REWRITE_KINDS, method, path) if reply.ret_code == 0 else None
+    if rewrite is not None:
+        reply = replace(reply, result=rewrite_result(rewrite, reply.result))
     lost = None
     if reply.ret_code != 10017:
         lost = state.faults.take(LOST_KINDS, method, path)
-    state.log_request(
-        method, path, query, reply.http_status, reply.ret_code, lost.kind.value if lost else None
-    )
+    applied = lost or rewrite
+    kind = applied.kind.value if applied else None
+    state.log_request(method, path, query, reply.http_status, reply.ret_code, kind)
     document = envelope(
         reply.ret_code, reply.ret_msg, reply.result, reply.ret_ext_info, state.engine.now_ms
     )

@@ -20,6 +20,13 @@ Kinds (``FaultKind``), and what a ccxt client sees:
 * ``partial_fill``: the next ``count`` orders fill at most ``fraction`` of their size per match;
   the rest rests and fills at later matches (engine ``fill_fraction_hook``). Derivatives
   orders only: spot market orders fill whole.
+* ``clock_skew``: HTTP 200, ``retCode`` 10002 with Bybit's recv-window message, as when the
+  client's clock is off (ccxt: ``InvalidNonce``). Not processed.
+* ``empty_positions``: ``/v5/position/list`` (default path) answers an empty ``list``, as a
+  venue that misreads the account for one call; the engine is untouched.
+* ``ticker_price``: ``/v5/market/tickers`` (default path) reports ``price`` as the last, mark,
+  index, bid and ask prices of ``coin``'s rows (every row without ``coin``): a stale or outlier
+  print; the engine's own price is untouched.
 
 ``path`` is the exact request path or ``*`` (every venue path; the admin API is never faulted);
 ``method`` optionally restricts it (GET/POST).
@@ -48,6 +55,9 @@ class FaultKind(StrEnum):
     LOST_RESPONSE = "lost_response"
     REDUCE_ONLY = "reduce_only"
     PARTIAL_FILL = "partial_fill"
+    CLOCK_SKEW = "clock_skew"
+    EMPTY_POSITIONS = "empty_positions"
+    TICKER_PRICE = "ticker_price"
 
 
 BEFORE_KINDS = frozenset(
@@ -57,13 +67,19 @@ BEFORE_KINDS = frozenset(
         FaultKind.SERVER_ERROR,
         FaultKind.MAINTENANCE,
         FaultKind.TIMEOUT,
+        FaultKind.CLOCK_SKEW,
     }
 )
+# Kinds that rewrite a successful answer (``rewrite_result``) after processing.
+REWRITE_KINDS = frozenset({FaultKind.EMPTY_POSITIONS, FaultKind.TICKER_PRICE})
 _DEFAULT_PATHS = {
     FaultKind.LOST_RESPONSE: ORDER_CREATE,
     FaultKind.REDUCE_ONLY: ORDER_CREATE,
     FaultKind.PARTIAL_FILL: ORDER_CREATE,
+    FaultKind.EMPTY_POSITIONS: "/v5/position/list",
+    FaultKind.TICKER_PRICE: "/v5/market/tickers",
 }
+_TICKER_PRICES = ("lastPrice", "markPrice", "indexPrice", "bid1Price", "ask1Price")
 MAINTENANCE_PAGE = (
     "<!DOCTYPE html><html><head><title>Bybit - System Maintenance</title></head><body>"
     "<h1>System maintenance</h1><p>We are upgrading our systems. Trading will resume shortly."
@@ -85,6 +101,8 @@ class Fault:
     retry_after_s: int = 1  # http_429
     message: str = "Internal system error."  # server_error
     fraction: Decimal = Decimal("0.5")  # partial_fill
+    price: Decimal | None = None  # ticker_price
+    coin: str | None = None  # ticker_price: only this coin's rows
     fault_id: int = 0
 
     def matches(self, method: str, path: str) -> bool:
@@ -105,6 +123,8 @@ class Fault:
             "retry_after_s": self.retry_after_s,
             "message": self.message,
             "fraction": str(self.fraction),
+            "price": None if self.price is None else str(self.price),
+            "coin": self.coin,
         }
 
 
@@ -122,6 +142,7 @@ def parse_fault(data: Mapping[str, Any]) -> Fault:
         fraction = Decimal(str(data.get("fraction", "0.5")))
     except InvalidOperation:
         raise ValueError(f"fraction {data.get('fraction')!r} is not a number") from None
+    price = _price(data.get("price"))
     method = data.get("method")
     status = data.get("status")
     fault = Fault(
@@ -135,7 +156,11 @@ def parse_fault(data: Mapping[str, Any]) -> Fault:
         retry_after_s=int(data.get("retry_after_s", 1)),
         message=str(data.get("message", "Internal system error.")),
         fraction=fraction,
+        price=price,
+        coin=str(data["coin"]) if data.get("coin") is not None else None,
     )
+    if fault.kind == FaultKind.TICKER_PRICE and fault.price is None:
+        raise ValueError("ticker_price needs a price")
     if fault.count < 1:
         raise ValueError("count must be >= 1")
     if fault.delay_s < 0:
@@ -145,6 +170,36 @@ def parse_fault(data: Mapping[str, Any]) -> Fault:
     if fault.status is not None and not 400 <= fault.status <= 599:
         raise ValueError("status must be an HTTP error status (400..599)")
     return fault
+
+
+def _price(value: Any) -> Decimal | None:
+    if value is None:
+        return None
+    try:
+        price = Decimal(str(value))
+    except InvalidOperation:
+        raise ValueError(f"price {value!r} is not a number") from None
+    if not price.is_finite() or price <= 0:
+        raise ValueError("price must be a finite number > 0")
+    return price
+
+
+def rewrite_result(fault: Fault, result: Any) -> Any:
+    """A REWRITE-kind fault applied to a successful answer's ``result`` (a new object)."""
+    if not isinstance(result, Mapping) or not isinstance(result.get("list"), list):
+        return result
+    if fault.kind == FaultKind.EMPTY_POSITIONS:
+        return {**result, "list": [], "nextPageCursor": ""}
+    if fault.kind == FaultKind.TICKER_PRICE and fault.price is not None:
+        text = format(fault.price, "f")
+        rows = []
+        for row in result["list"]:
+            symbol = str(row.get("symbol", ""))
+            if fault.coin is None or symbol.startswith(fault.coin + "USD"):
+                row = {**row, **{k: text for k in _TICKER_PRICES if k in row}}
+            rows.append(row)
+        return {**result, "list": rows}
+    return result
 
 
 class FaultBook:
@@ -223,4 +278,10 @@ def fault_response(fault: Fault, time_ms: int) -> RawResponse:
     if kind == FaultKind.TIMEOUT:
         body = _json(10016, "Request timeout, please try again later", time_ms)
         return RawResponse(200, body, "application/json", {}, 10016)
+    if kind == FaultKind.CLOCK_SKEW:
+        message = (
+            "invalid request, please check your server timestamp or recv_window param. "
+            f"req_timestamp[{time_ms - 60_000}],server_timestamp[{time_ms}],recv_window[5000]"
+        )
+        return RawResponse(200, _json(10002, message, time_ms), "application/json", {}, 10002)
     raise ValueError(f"{kind} is not answered before processing")

@@ -165,22 +165,18 @@ def test_the_short_the_ledger_holds_beyond_the_read_in_usd() -> None:
 
 def test_the_total_cap_counts_the_ledgers_unread_short() -> None:
     snap = snapshot(markets=MARKETS, prices={"BTC": 50_000, "ETH": 3_000})
-    targets = [target(BTC, 75_000)]
-    free = plan_hedges(targets, snap, settings(max_total_short_usd=120_000), "k")
-    assert [o.contracts for o in free.orders] == [75_000]
-    capped = plan_hedges(
-        targets,
-        snap,
-        settings(max_total_short_usd=120_000),
-        "k",
-        unread_short_usd={ETH: D(45_000)},
-    )
-    assert [o.contracts for o in capped.orders] == [75_000]
-    tight = plan_hedges(
-        targets,
-        snap,
-        settings(max_total_short_usd=100_000),
-        "k",
-        unread_short_usd={ETH: D(45_000)},
-    )
-    assert [o.contracts for o in tight.orders] == [55_000]
+
+    def sold(cap: int, unread: dict[str, Decimal] | None) -> list[Decimal]:
+        plan = plan_hedges(
+            [target(BTC, 75_000)],
+            snap,
+            settings(max_total_short_usd=cap),
+            "k",
+            unread_short_usd=unread,
+        )
+        return [o.contracts for o in plan.orders]
+
+    assert sold(120_000, None) == [75_000]
+    assert sold(120_000, {ETH: D(45_000)}) == [75_000]  # 75,000 + 45,000: at the cap
+    assert sold(100_000, {ETH: D(45_000)}) == [55_000]
+    assert sold(100_000, None) == [75_000]
