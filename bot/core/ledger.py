@@ -57,11 +57,11 @@ def ledger_positions(
     return ledger
 
 
-def in_flight(orders: Iterable[LedgerOrder]) -> dict[str, Decimal]:
-    """Contracts that orders not yet final may still fill, by symbol."""
+def in_flight(orders: Iterable[LedgerOrder], side: Side | None = None) -> dict[str, Decimal]:
+    """Contracts that orders not yet final (on ``side``, or either) may still fill, by symbol."""
     flying: dict[str, Decimal] = {}
     for order in orders:
-        if order.open > 0:
+        if order.open > 0 and side in (None, order.side):
             flying[order.symbol] = flying.get(order.symbol, ZERO) + order.open
     return flying
 
@@ -87,14 +87,18 @@ def unread_short_usd(
     ledger: Mapping[str, Decimal],
     markets: Mapping[str, Market],
     prices: Mapping[str, Decimal],
+    open_sells: Mapping[str, Decimal] | None = None,
 ) -> dict[str, Decimal]:
-    """USD of short the ledger holds beyond the read, by symbol (only where it does): what the
-    total-short cap must count besides the read. A linear market without a price is left out
-    (its USD needs one); an inverse contract's USD face needs none."""
+    """USD of short the ledger holds beyond the read, plus what resting sells (``open_sells``,
+    contracts) may still add, by symbol (only where any): what the total-short cap must count
+    besides the read. A linear market without a price is left out (its USD needs one); an
+    inverse contract's USD face needs none."""
     extra: dict[str, Decimal] = {}
-    for symbol, signed in ledger.items():
+    for symbol in sorted(set(ledger) | set(open_sells or {})):
+        signed = ledger.get(symbol, ZERO)
         market = markets.get(symbol)
         short_beyond = max(ZERO, -signed) - max(ZERO, -read.get(symbol, ZERO))
+        short_beyond = max(short_beyond, ZERO) + (open_sells or {}).get(symbol, ZERO)
         if market is None or short_beyond <= 0:
             continue
         price = prices.get(market.base)

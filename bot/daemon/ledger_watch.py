@@ -84,8 +84,8 @@ class LedgerWatch:
         self.folded: dict[str, Decimal] = {}  # signed fills of final orders up to folded_upto
         self.folded_upto = 0
 
-    async def positions(self) -> tuple[dict[str, Decimal], dict[str, Decimal]]:
-        """(signed contracts by symbol, contracts unfinished orders may still fill by symbol)."""
+    async def positions(self) -> tuple[dict[str, Decimal], list[LedgerOrder]]:
+        """(signed contracts by symbol, the unfinished orders: what they may still fill)."""
         if self.adopted is None:
             self.adopted = await self.records.adoptions(self.account)
             self.folded, self.folded_upto = {}, 0
@@ -110,14 +110,15 @@ class LedgerWatch:
         base = {s: a.contracts for s, a in adopted.items()}
         for symbol, contracts in self.folded.items():
             base[symbol] = base.get(symbol, ZERO) + contracts
-        return ledger_positions(base, pending), in_flight(flying)
+        return ledger_positions(base, pending), flying
 
     async def check(self, snapshot: Snapshot) -> LedgerView:
         """Compare ``snapshot``'s positions with the ledger (a symbol it has never seen: flat)."""
         read = {symbol: position.contracts for symbol, position in snapshot.positions.items()}
-        ledger, flying = await self.positions()
+        ledger, unfinished = await self.positions()
         expected = {symbol: ledger.get(symbol, ZERO) for symbol in read}
-        found = disagreements(read, expected, _slack(snapshot.markets, set(read)), flying)
+        slack = _slack(snapshot.markets, set(read))
+        found = disagreements(read, expected, slack, in_flight(unfinished))
         for d in found:
             log.critical(
                 "ledger_disagreement",
@@ -126,7 +127,9 @@ class LedgerWatch:
                 ledger=str(d.ledger),
                 tolerance=str(d.tolerance),
             )
-        extra = unread_short_usd(read, ledger, snapshot.markets, snapshot.prices)
+        # A resting sell may fill after this read: the cap counts it as short already.
+        sells = in_flight(unfinished, "sell")
+        extra = unread_short_usd(read, ledger, snapshot.markets, snapshot.prices, sells)
         return LedgerView(found, extra)
 
     async def start(
@@ -144,9 +147,9 @@ class LedgerWatch:
         instruments by the database, or adopt them (``adopt``, or a venue whose state began
         with this daemon: ``fresh_venue``), or raise ``UnexplainedPositionError``."""
         read = {symbol: position.contracts for symbol, position in positions.items()}
-        ledger, flying = await self.positions()
+        ledger, unfinished = await self.positions()
         expected = {symbol: ledger.get(symbol, ZERO) for symbol in read}
-        found = disagreements(read, expected, _slack(markets, set(read)), flying)
+        found = disagreements(read, expected, _slack(markets, set(read)), in_flight(unfinished))
         strangers = [o for o in open_orders if o.client_order_id not in known_order_ids]
         if fresh_venue:
             reason = "the simulated exchange starts afresh with the daemon"

@@ -180,3 +180,16 @@ def test_the_total_cap_counts_the_ledgers_unread_short() -> None:
     assert sold(120_000, {ETH: D(45_000)}) == [75_000]  # 75,000 + 45,000: at the cap
     assert sold(100_000, {ETH: D(45_000)}) == [55_000]
     assert sold(100_000, None) == [75_000]
+
+
+def test_resting_sells_count_as_short_for_the_cap() -> None:
+    """A sell resting on one symbol may fill after the read: an increase elsewhere must not
+    use the headroom it will take."""
+    markets = {BTC: inverse(BTC, 1), ETH: inverse(ETH, 10)}
+    ledger = {BTC: D(-100), ETH: D(0)}
+    read_now = {BTC: D(-100), ETH: D(0)}
+    extra = unread_short_usd(read_now, ledger, markets, {}, {ETH: D(7)})
+    assert extra == {ETH: D(70)}
+    orders = [sell(ETH, 3, rest=7), LedgerOrder(BTC, "buy", D(0), D(5))]
+    assert in_flight(orders, "sell") == {ETH: D(7)}
+    assert in_flight(orders) == {ETH: D(7), BTC: D(5)}

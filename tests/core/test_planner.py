@@ -157,13 +157,22 @@ def test_max_total_short_clamps_increases_in_symbol_order() -> None:
     assert "max_total_short_usd" in plan.orders[1].reason
 
 
-def test_reductions_allowed_and_counted_before_increases() -> None:
+def test_reductions_go_out_and_free_headroom_only_once_filled() -> None:
+    """A reduction may fill in part (a limit cancelled when stale): the headroom it would free
+    is not lent to an increase in the same plan (chaos seed 1, cycle 15 went over the cap so)."""
     positions = {BTC: position(BTC, 2_000, mark=50_000)}  # 200,000 USD: over the cap already
     snap = snapshot(markets=MARKETS, prices=PRICES, positions=positions)
     targets = [target(BTC, 100_000), target(ETH, 100_000)]
     plan = plan_hedges(targets, snap, settings(max_total_short_usd="150000"), "k")
     rows = [(o.symbol, o.side, int(o.contracts), o.reduce_only) for o in plan.orders]
-    assert rows == [(BTC, "buy", 1_000, True), (ETH, "sell", 5_000, False)]
+    assert rows == [(BTC, "buy", 1_000, True)]
+    assert any(n.startswith(ETH) and "dropped: max_total_short_usd" in n for n in plan.notes)
+    # Once the reduction has filled, the next plan uses the headroom it made.
+    filled = {BTC: position(BTC, 1_000, mark=50_000)}
+    after = snapshot(markets=MARKETS, prices=PRICES, positions=filled)
+    plan = plan_hedges(targets, after, settings(max_total_short_usd="150000"), "k2")
+    rows = [(o.symbol, o.side, int(o.contracts), o.reduce_only) for o in plan.orders]
+    assert rows == [(ETH, "sell", 5_000, False)]
 
 
 def test_no_increase_when_over_the_cap() -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 from decimal import Decimal
 
+from bot.core.ledger import in_flight
 from bot.core.types import OrderState, OrderStatus, PlannedOrder
 from bot.daemon.ledger_watch import LedgerWatch
 from bot.store.ledger_repo import Adoption, LedgerRecords
@@ -47,15 +48,16 @@ async def test_adoptions_and_fills_make_the_ledger(store: Store) -> None:
     )
     await fill(store, "a", BTC, "sell", "100", OrderState.FILLED)
     await fill(store, "b", BTC, "buy", "10", OrderState.PARTIALLY_FILLED)
-    ledger, flying = await watch.positions()
+    ledger, unfinished = await watch.positions()
+    flying = in_flight(unfinished)
     assert ledger == {BTC: D(-90), ETH: D(0)}  # c has not filled yet
     assert flying == {BTC: D(20), ETH: D(9)}
     assert watch.folded_upto == 1  # a is final and summed once; b and c are read again
     await fill(store, "b", BTC, "buy", "30", OrderState.FILLED)
     await fill(store, "c", ETH, "sell", "9", OrderState.FILLED)
-    ledger, flying = await watch.positions()
+    ledger, unfinished = await watch.positions()
     assert ledger == {BTC: D(-70), ETH: D(-9)}
-    assert flying == {}
+    assert unfinished == []
     # An adoption is the new origin: only orders created from then on count.
     later = T0 + timedelta(minutes=5)
     await records.adopt("default", [Adoption(ETH, D(-50), later, "test")])
