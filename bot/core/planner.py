@@ -201,6 +201,8 @@ def plan_hedges(
         inst.reductions = [p for leg in inst.reductions for p in _limit_size(inst, leg, settings)]
     unread = sum((unread_short_usd or {}).values(), ZERO)
     _cap_total(instruments, settings, hold_reason, unread)
+    if hold_reason is None:
+        _trim_to_cap(instruments, settings)
     orders = _orders(instruments, settings, plan_key)
     for inst in instruments:
         notes.extend(f"{inst.symbol}: {note}" for note in inst.notes)
@@ -410,6 +412,28 @@ def _cap_total(
             leg = _Leg(leg.side, allowed, leg.reduce_only, f"{leg.reason}; {note}")
             inst.increase = leg
         total += inst.usd(leg.contracts)
+
+
+def _trim_to_cap(instruments: list[_Instrument], settings: PlannerSettings) -> None:
+    """Reduce, largest short first, until the shorts left after this plan's reductions sum to
+    at most max_total_short_usd: a hard cap also when the venue took the total past it (a
+    contract re-specified, a fill the plan did not expect), not only a clamp on increases."""
+    cap = settings.max_total_short_usd
+    excess = sum((inst.usd(inst.short_after_reductions()) for inst in instruments), ZERO) - cap
+    by_size = sorted(instruments, key=lambda i: i.usd(i.short_after_reductions()), reverse=True)
+    for inst in by_size:
+        held = inst.short_after_reductions()
+        if excess <= 0 or held <= 0 or inst.increase is not None or not inst.market.active:
+            continue
+        per_contract = inst.usd(Decimal(1))
+        contracts = min(held, ceil_to_step(excess / per_contract, inst.market.amount_step))
+        if contracts < inst.market.min_contracts:
+            continue
+        note = f"trim {contracts} contracts: the shorts sum above max_total_short_usd {cap}"
+        inst.notes.append(note)
+        leg = _Leg("buy", contracts, True, note)
+        inst.reductions.extend(_limit_size(inst, leg, settings))
+        excess -= inst.usd(contracts)
 
 
 def _split(contracts: Decimal, cap: Decimal, step: Decimal) -> list[Decimal]:

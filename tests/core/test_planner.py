@@ -175,10 +175,13 @@ def test_reductions_go_out_and_free_headroom_only_once_filled() -> None:
     assert rows == [(ETH, "sell", 5_000, False)]
 
 
-def test_no_increase_when_over_the_cap() -> None:
+def test_over_the_cap_no_increase_and_a_trim_back_to_it() -> None:
+    """Held above the cap (a venue re-valued the contracts, a fill the plan did not expect):
+    nothing grows and the short is trimmed back to the cap, which is hard."""
     plan = plan_btc(300_000, 2_000, max_total_short_usd="150000")
-    assert plan.orders == ()
+    assert shape(plan.orders) == [("buy", 500, True)]
     assert any("dropped" in n and "max_total_short_usd" in n for n in plan.notes)
+    assert any("trim 500 contracts" in n for n in plan.notes)
 
 
 # --- trims, target 0, longs --------------------------------------------------------------------
