@@ -345,10 +345,11 @@ class ChaosRun:
             seen_err, _ = self._scanned.get(daemon.pid, (0, 0))
             text = daemon.stderr[seen_err:].decode(errors="replace")
             end = seen_err + len(text.encode()) - len(text.rpartition("\n")[2].encode())
-            for line in text[: text.rfind("\n") + 1].splitlines():
+            lines = text[: text.rfind("\n") + 1].splitlines()
+            for index, line in enumerate(lines):
                 problem = _traceback_in(line)
                 if problem:
-                    problems.append(f"pid {daemon.pid}: {problem}")
+                    problems.append(f"pid {daemon.pid}: {problem}{_raised(lines[index + 1 :])}")
             code = daemon.process.returncode
             died = code is not None and daemon.pid not in self._killed
             if died and self._scanned.get(daemon.pid, (0, 0))[1] == 0:
@@ -376,6 +377,15 @@ class ChaosRun:
                     problems.append(f"the {name} is in the {where}")
         self.counts.secret_leaks += len(problems)
         return problems
+
+
+def _raised(after: list[str]) -> str:
+    """The exception line ending a raw traceback (its first unindented line), so that a failing
+    cycle says what was raised even when the daemon's output is not kept."""
+    if not after:
+        return ""
+    tail = next((line for line in after if line and not line[0].isspace()), after[-1])
+    return f": {tail[:300]}"
 
 
 def _traceback_in(line: str) -> str | None:
