@@ -419,10 +419,10 @@ def _trim_to_cap(instruments: list[_Instrument], settings: PlannerSettings) -> N
     at most max_total_short_usd: a hard cap also when the venue took the total past it (a
     contract re-specified, a fill the plan did not expect), not only a clamp on increases."""
     cap = settings.max_total_short_usd
-    excess = sum((inst.usd(inst.short_after_reductions()) for inst in instruments), ZERO) - cap
-    by_size = sorted(instruments, key=lambda i: i.usd(i.short_after_reductions()), reverse=True)
-    for inst in by_size:
-        held = inst.short_after_reductions()
+    left = {inst.symbol: inst.short_after_reductions() for inst in instruments}
+    excess = sum((inst.usd(left[inst.symbol]) for inst in instruments), ZERO) - cap
+    for inst in sorted(instruments, key=lambda i: i.usd(left[i.symbol]), reverse=True):
+        held = left[inst.symbol]
         if excess <= 0 or held <= 0 or inst.increase is not None or not inst.market.active:
             continue
         per_contract = inst.usd(Decimal(1))

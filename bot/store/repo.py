@@ -319,16 +319,6 @@ class Store:
         async with self._read() as session:
             return [order_record(row) for row in await session.scalars(query)]
 
-    async def orders_since(self, account: str, since: datetime) -> list[OrderRecord]:
-        """Orders of ``account`` created at or after ``since``, oldest first."""
-        query = (
-            select(OrderRow)
-            .where(OrderRow.account == account, OrderRow.created_at >= since)
-            .order_by(OrderRow.created_at, OrderRow.id)
-        )
-        async with self._read() as session:
-            return [order_record(row) for row in await session.scalars(query)]
-
     # -- fills and funding -------------------------------------------------------------------
 
     async def record_fills(self, account: str, fills: Iterable[Fill]) -> int:
