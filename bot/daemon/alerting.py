@@ -138,6 +138,23 @@ def collateral_alerts(outcome: TickOutcome, account: str, now: datetime) -> list
     return alerts
 
 
+def orders_disabled_alert(outcome: TickOutcome, account: str, now: datetime) -> Alert | None:
+    """A critical ``orders_disabled`` alert when the venue refused an order because API trading
+    is off for the account: the hedge cannot move until a person enables it (no retry will)."""
+    execution = outcome.execution
+    if execution is None or execution.orders_disabled is None:
+        return None
+    return make_alert(
+        "orders_disabled",
+        "critical",
+        f"the exchange refuses every order of account {account} placed through the API: "
+        f"{execution.orders_disabled}; the hedge will not change until API trading is enabled "
+        "and hedgebot is restarted",
+        raised_at=now,
+        account=account,
+    )
+
+
 def rule_event_alerts(events: Sequence[RuleEvent], account: str, now: datetime) -> list[Alert]:
     """Rule events worth telling a human (warnings and above) as alerts; collateral actions
     are announced by ``collateral_alerts`` instead, with their outcome."""
@@ -164,6 +181,7 @@ class AlertBridge:
         self.hedger = hedger
         self.alerts = alerts
         self._event_keys: set[tuple[str, str, str | None]] = set()
+        self._orders_disabled_told = False  # the refusal lasts the process: told once
 
     async def after_tick(self, outcome: TickOutcome) -> None:
         hedger = self.hedger
@@ -190,6 +208,10 @@ class AlertBridge:
             taken_at = outcome.decision.snapshot.taken_at
             fresh = rule_event_alerts(events, hedger.account, taken_at)
             fresh += collateral_alerts(outcome, hedger.account, taken_at)
+            refused = orders_disabled_alert(outcome, hedger.account, taken_at)
+            if refused is not None and not self._orders_disabled_told:
+                self._orders_disabled_told = True
+                fresh.append(refused)
             if fresh:
                 await self.alerts.add(fresh)
             self.alerts.publish_state({"account": hedger.account, **state_summary(outcome)})

@@ -17,6 +17,7 @@ from bot.core.types import OrderRequest, OrderState, OrderStatus, PlannedOrder
 from bot.exchange.errors import (
     ExchangeError,
     OrderRejectedError,
+    OrdersDisabledError,
     OutcomeUnknownError,
     PermanentExchangeError,
     TemporaryExchangeError,
@@ -37,6 +38,9 @@ class ExecutionReport:
     not_sent: list[str] = field(default_factory=list)  # stopped before sending
     errors: list[str] = field(default_factory=list)
     retry_after_s: float | None = None  # the exchange asked us to wait this long before sending
+    # The venue refuses every API order for this account (``OrdersDisabledError``): a person
+    # must act, so the daemon says it once as a critical alert (``orders_disabled_alert``).
+    orders_disabled: str | None = None
 
 
 def order_request(order: PlannedOrder) -> OrderRequest:
@@ -76,6 +80,8 @@ async def execute_orders(
             )
             log.warning("order_rejected", client_order_id=cid, code=exc.code, error=str(exc))
             report.rejected.append((cid, str(exc)))
+            if isinstance(exc, OrdersDisabledError):
+                report.orders_disabled = str(exc)
             continue
         except TemporaryExchangeError as exc:
             # Definitely not accepted (rate limit, maintenance before acceptance): the row is

@@ -40,6 +40,7 @@ from bot.exchange.errors import (
     ExchangeError,
     OrderNotFoundError,
     OrderRejectedError,
+    OrdersDisabledError,
     TemporaryExchangeError,
 )
 from bot.exchange.profiles import ExchangeProfile, NoSandboxError
@@ -59,7 +60,7 @@ class CcxtOrders(ABC):
     read_only_reason: str | None  # set when the venue may be read but never traded
     # Set once the venue refused an order as "API ordering disabled" (profile
     # orders_disabled_codes): every later order is refused with it, without a request.
-    _orders_disabled: OrderRejectedError | None = None
+    _orders_disabled: OrdersDisabledError | None = None
     _exchange_now: datetime | None  # the exchange clock read at the start of this tick
 
     @abstractmethod
@@ -164,7 +165,7 @@ class CcxtOrders(ABC):
         if self._orders_disabled is not None:
             # The venue said API orders are off for this account: asking again every tick
             # would be a retry loop against a refusal no retry changes.
-            raise OrderRejectedError(str(self._orders_disabled), code=self._orders_disabled.code)
+            raise OrdersDisabledError(str(self._orders_disabled), code=self._orders_disabled.code)
         markets = await self.load_markets()
         market = markets[request.symbol]
         amount = self._ccxt_amount(market, request.contracts)
@@ -183,7 +184,7 @@ class CcxtOrders(ABC):
             if isinstance(error, OrderRejectedError) and error.code in (
                 self.profile.orders_disabled_codes
             ):
-                self._orders_disabled = OrderRejectedError(
+                self._orders_disabled = OrdersDisabledError(
                     f"{self.profile.ccxt_id} refuses orders placed through the API ({error}); "
                     "API trading must be enabled for this account before hedgebot can trade",
                     code=error.code,

@@ -55,6 +55,11 @@ class OrderRejectedError(PermanentExchangeError):
         self.code = code
 
 
+class OrdersDisabledError(OrderRejectedError):
+    """The venue refuses every order placed through the API for this account (MEXC's "Contract
+    not allow place order"): no retry changes it, a person must enable API trading."""
+
+
 class OrderNotFoundError(PermanentExchangeError):
     """The exchange does not know the order asked for."""
 

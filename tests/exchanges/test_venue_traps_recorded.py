@@ -24,7 +24,11 @@ from bot.core.types import OrderRequest
 from bot.daemon.setup import prepare_instruments
 from bot.exchange.ccxt_parse import to_ms
 from bot.exchange.ccxt_port import CcxtPort
-from bot.exchange.errors import ConfigurationMismatchError, OrderRejectedError
+from bot.exchange.errors import (
+    ConfigurationMismatchError,
+    OrderRejectedError,
+    OrdersDisabledError,
+)
 from bot.exchange.profiles import BINGX, BYBIT, profile_for
 from tests.exchanges.recorded import RecordingClient, fixture, offline_exchange
 from tests.exchanges.replay import replay_client
@@ -375,7 +379,8 @@ async def test_mexc_api_ordering_disabled_is_a_permanent_alerted_refusal() -> No
     """MEXC answers ``{"code":1002,"message":"Contract not allow place order!"}`` while API
     ordering is disabled for a contract or account: no retry changes it. The first refusal is
     logged critical and every later order is refused without a request (no loop against the
-    venue, tick after tick); the daemon records each as a rejected order (order_rejected alert).
+    venue, tick after tick); the daemon records each as a rejected order and tells a person once
+    with a critical ``orders_disabled`` alert (tests/daemon/test_orders_disabled_alert.py).
 
     Sources: https://github.com/ccxt/ccxt/issues/14474, #15055 and #14790,
     https://github.com/mexcdevelop/mexc-api-sdk/issues/96.
@@ -388,6 +393,8 @@ async def test_mexc_api_ordering_disabled_is_a_permanent_alerted_refusal() -> No
             await replay.port.create_order(OrderRequest(symbol, "sell", D(400), False, CID))
         with pytest.raises(OrderRejectedError) as second:
             await replay.port.create_order(OrderRequest(symbol, "sell", D(400), False, "hb-2"))
+    assert isinstance(first.value, OrdersDisabledError)
+    assert isinstance(second.value, OrdersDisabledError)
     assert first.value.code == second.value.code == "1002"
     assert "Contract not allow place order" in str(second.value)
     assert len(replay.urls("order/create")) == 1
