@@ -27,7 +27,9 @@ import logging
 import os
 import random
 import signal
+import sqlite3
 import tempfile
+import time
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
@@ -69,7 +71,9 @@ class Counts:
     kills: int = 0
     restarts: int = 0
     broker_restarts: int = 0
+    database_locks: int = 0
     orders: int = 0
+    transfers: int = 0
     violations: Counter[str] = field(default_factory=Counter)
     critical_alerts: int = 0
     lost_critical_alerts: int = 0
@@ -93,8 +97,9 @@ class Counts:
                 if self.faults[kind]
             ),
             f"kills: {self.kills}, restarts: {self.restarts}, broker restarts: "
-            f"{self.broker_restarts}",
-            f"orders reaching the exchange: {self.orders}",
+            f"{self.broker_restarts}, database held: {self.database_locks}",
+            f"orders reaching the exchange: {self.orders}, transfers: {self.transfers}",
+            f"transfers sent twice or while another was unresolved: {v['duplicate_transfer']}",
             f"duplicate client ids: {v['duplicate_client_id']}",
             f"cap violations: {v['cap_violation']} (above target by more than one order: "
             f"{v['above_target']})",
@@ -171,7 +176,7 @@ class ChaosRun:
         self.emulator: RunningEmulator = await start_emulator(sim, follow_wall_clock=False)
         self.session = aiohttp.ClientSession()
         self.venue = Venue(self.emulator, self.session)
-        self.watch = Watch(self.emulator.engine)
+        self.watch = Watch(self.emulator.engine, db=self.db)
         self.watch.install()
         self.broker = Mosquitto(self.dir)
         await asyncio.to_thread(self.broker.start)
@@ -241,6 +246,10 @@ class ChaosRun:
         phase, a drawn fault none of whose faults met a request (nothing to fault: no order
         was sent, say) is counted as ``unfired``."""
         await asyncio.sleep(drawn.at_s)
+        if drawn.kind == "database_lock":
+            await asyncio.to_thread(hold_database, self.db, drawn.params["hold_s"])
+            self.counts.database_locks += 1
+            return
         booked: dict[int, int] = {}
         revert = await apply(self.venue, drawn, booked)
         self.watch.note_target()
@@ -310,6 +319,7 @@ class ChaosRun:
         problems += self.check_secrets()
         self.counts.cycles += 1
         self.counts.orders = self.watch.orders
+        self.counts.transfers = self.watch.transfers
         if problems:
             head = f"cycle {index} (seed {self.seed}): " + ", ".join(d.kind for d in plan.faults)
             self.counts.failures.append(head)
@@ -379,6 +389,17 @@ class ChaosRun:
         return problems
 
 
+def hold_database(db: Path, seconds: float) -> None:
+    """Hold the write lock of the SQLite file for ``seconds`` (WAL: readers go on, writers wait
+    up to their busy timeout, then fail), as a backup or a person's sqlite3 shell would."""
+    if not db.exists():
+        return
+    with contextlib.closing(sqlite3.connect(db, timeout=10, isolation_level=None)) as conn:
+        conn.execute("BEGIN EXCLUSIVE")
+        time.sleep(seconds)
+        conn.execute("COMMIT")
+
+
 def _raised(after: list[str]) -> str:
     """The exception line ending a raw traceback (its first unindented line), so that a failing
     cycle says what was raised even when the daemon's output is not kept."""
@@ -404,10 +425,15 @@ def _traceback_in(line: str) -> str | None:
     return None if name in EXPECTED_ERRORS else f"tick failed on {error[:300]}"
 
 
-def reproduce(seed: int, cycle: int, exclude: tuple[str, ...]) -> str:
-    """The command that replays the draws of cycles 0..``cycle`` (the state a cycle meets is
-    what the earlier cycles left), and the one that runs that cycle alone on a fresh world."""
+def reproduce(seed: int, cycle: int, exclude: tuple[str, ...], first: int = 0) -> str:
+    """The command that replays the draws of cycles ``first``..``cycle`` (the state a cycle
+    meets is what the earlier cycles of its run left), and the one that runs that cycle alone
+    on a fresh world."""
     command = f".venv/bin/python bench/chaos.py --seed {seed}" + "".join(
         f" --exclude {k}" for k in exclude
     )
-    return f"{command} --cycles {cycle + 1}  (alone: {command} --first {cycle} --cycles 1)"
+    start = f" --first {first}" if first else ""
+    return (
+        f"{command}{start} --cycles {cycle - first + 1}  "
+        f"(alone: {command} --first {cycle} --cycles 1)"
+    )

@@ -11,7 +11,9 @@ partial fill under the limit style, then the cancel's answer lost or timed out),
 outlier ticker prints, holdings changes (spot deposit or withdrawal: the target moves), funding
 spikes (settled by a jump to the next funding time), a position list that reads empty for one
 call, clock skew (10002), a jump of the exchange clock; then the two kinds that breached the cap
-before the fix of issue 15: a venue change of the contract size, and an absurd print (1e40).
+before the fix of issue 15: a venue change of the contract size, and an absurd print (1e40);
+then collateral transfers that time out (before or after the venue applied them) and the
+database held by another writer for 1 to 8 s.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ D = Decimal
 CREATE = "/v5/order/create"
 CANCEL = "/v5/order/cancel"
 READS = ("/v5/position/list", "/v5/account/wallet-balance", "/v5/order/realtime")
+TRANSFER = "/v5/asset/transfer/inter-transfer"
 KINDS: tuple[tuple[str, float], ...] = (
     ("timeout_before", 1.0),
     ("timeout_after", 1.0),
@@ -54,6 +57,11 @@ KINDS: tuple[tuple[str, float], ...] = (
     # leaves to a person (no automatic re-hedge), and every later cycle would fail to converge.
     ("contract_size", 0.5),
     ("absurd_price", 0.5),
+    # Collateral transfers that time out (before or after the venue applied them), and the
+    # database held by another writer (a backup, a person's sqlite3 shell) for 1 to 8 s: past
+    # the daemon's 5 s busy timeout, its writes fail ("database is locked").
+    ("transfer_timeout", 1.0),
+    ("database_lock", 0.7),
 )
 Revert = Callable[[], Awaitable[None]]
 
@@ -154,6 +162,18 @@ def _params(rng: random.Random, kind: str) -> dict[str, Any]:
         return {"symbol": SYMBOLS[coin], "contract_size": rng.choice(("2", "3", "0.5"))}
     if kind == "absurd_price":
         return {"coin": coin, "price": "1e40"}
+    if kind == "transfer_timeout":
+        lost = rng.random() < 0.5
+        fault: dict[str, Any] = {
+            "kind": "lost_response" if lost else "timeout",
+            "path": TRANSFER,
+            "count": rng.randint(1, 2),
+        }
+        if lost and rng.random() < 0.5:
+            return fault | {"drop": True}
+        return fault | {"delay_s": 2.5}
+    if kind == "database_lock":
+        return {"hold_s": round(rng.uniform(1.0, 8.0), 2)}
     raise ValueError(f"unknown fault kind {kind!r}")
 
 
@@ -170,6 +190,8 @@ async def apply(venue: Venue, drawn: Drawn, booked: dict[int, int]) -> Revert | 
     if kind == "cancel_race":
         await book(params["partial"])
         await book(params["race"])
+    elif kind == "database_lock":  # the harness holds the daemon's database (``ChaosRun``)
+        pass
     elif kind == "absurd_price":  # a print, not the engine's price: no liquidation follows
         await book({"kind": "ticker_price", "coin": params["coin"], "price": params["price"]})
     elif "kind" in params:

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.sim.engine import SimExchange
-from tests.integration.conftest import SIM, merged
+from tests.integration.conftest import SIM, db_rows, merged
 
 D = Decimal
 COINS = ("BTC", "ETH")
@@ -36,6 +36,17 @@ MARGIN = {"BTC": D(1), "ETH": D(10)}
 MAX_ORDER_USD = D(25_000)
 MAX_TOTAL_SHORT_USD = D(110_000)
 BAND = D("0.02")
+# Margin moves between wallets (issue 12's collateral work), so transfers meet faults too: the
+# wallets start with liquidation about 200 % away and are released down to 60 %; from there a
+# cycle's walk (±6 %) or a deposit in spot takes the distance under 50 % (a top-up from spot)
+# or over 75 % (a release back to spot) in many cycles.
+COLLATERAL = {
+    "min_liquidation_distance": "0.5",
+    "target_liquidation_distance": "0.6",
+    "release_above_distance": "0.75",
+    "fund_from": "spot",
+    "max_transfer_per_day_usd": 1_000_000,
+}
 # The convergence check's slack on top of the band: a tick's fees and rounding (0.5 %).
 SLACK = D("0.005")
 
@@ -69,6 +80,7 @@ def daemon_config(url: str, db: Path, broker_port: int, prefix: str, style: str)
         "rules": [{"asset": coin, "ratio": 1} for coin in COINS],
         "hedge": {"band": str(BAND), "min_order_usd": 10, "leverage": 5, "margin_mode": "cross"},
         "limits": {"max_order_usd": MAX_ORDER_USD, "max_total_short_usd": MAX_TOTAL_SHORT_USD},
+        "collateral": COLLATERAL,
         "execution": execution,
         "schedule": {"interval_seconds": 0.3, "misfire_grace_seconds": 5},
         "database": {"url": f"sqlite+aiosqlite:///{db}"},
@@ -132,9 +144,12 @@ class Watch:
     """Checks on the engine, as each order and fill happens (see the module docstring)."""
 
     engine: SimExchange
+    db: Path | None = None  # the daemon's SQLite file: its collateral actions (transfers)
     cycle: int = 0
     sent: Counter[str] = field(default_factory=Counter)
     orders: int = 0
+    transfers: int = 0
+    transfer_ids: Counter[str] = field(default_factory=Counter)
     violations: list[Violation] = field(default_factory=list)
     target_hi: dict[str, Decimal] = field(default_factory=dict)
 
@@ -163,7 +178,14 @@ class Watch:
 
             return moved
 
+        transfer = engine.transfer
+
+        def transfer_checked(*args: Any, **kwargs: Any) -> Any:
+            self._on_transfer(kwargs.get("transfer_id"))
+            return transfer(*args, **kwargs)
+
         engine.create_order = create_order  # type: ignore[method-assign]
+        engine.transfer = transfer_checked  # type: ignore[method-assign]
         for name in movers:
             setattr(engine, name, mover(name))
 
@@ -194,6 +216,30 @@ class Watch:
                 "oversize_order",
                 f"{cid} {request.side} {request.contracts} c × {size} USD = {value} USD "
                 f"> max_order_usd {MAX_ORDER_USD}",
+            )
+
+    def _on_transfer(self, transfer_id: str | None) -> None:
+        """A transfer reaching the venue: never an id sent before (an unknown outcome is looked
+        up, not re-sent), never while another action's outcome is unknown (it could move the
+        same coins twice), and always one the database recorded before sending."""
+        self.transfers += 1
+        if transfer_id is None:
+            self._flag("duplicate_transfer", "a transfer without an id reached the venue")
+            return
+        self.transfer_ids[transfer_id] += 1
+        if self.transfer_ids[transfer_id] == 2:
+            self._flag("duplicate_transfer", f"transfer {transfer_id} reached the venue twice")
+        if self.db is None:
+            return
+        rows = db_rows(self.db, "select action_id, state from collateral_actions")
+        states = dict(rows)
+        if transfer_id not in states:
+            self._flag("duplicate_transfer", f"transfer {transfer_id} is not in the database")
+        unknown = [a for a, state in states.items() if state == "UNKNOWN" and a != transfer_id]
+        if unknown:
+            self._flag(
+                "duplicate_transfer",
+                f"transfer {transfer_id} sent while {', '.join(unknown)} is unresolved",
             )
 
     def _after(self, before: dict[str, Decimal], what: str) -> None:
