@@ -12,6 +12,7 @@ from typing import Any
 
 import structlog
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from sqlalchemy.exc import DBAPIError
 
 from bot.daemon.tick import Hedger, TickSkipped
 
@@ -95,12 +96,17 @@ class Daemon:
         except Exception as exc:
             stats.failures += 1
             self.stats.failures += 1
+            # The database down or restarting (refused connections, a connection cut mid-tick,
+            # SQLite held by another writer) is an outage, not a bug: its message says all, and
+            # a stack per tick for its whole length would bury the log.
+            outage = isinstance(exc, DBAPIError)
             log.error(
                 "tick_failed",
                 account=hedger.account,
                 error=repr(exc),
                 failures=stats.failures,
-                exc_info=True,
+                database_unavailable=outage,
+                exc_info=not outage,
             )
         finally:
             self._in_flight.pop(hedger.account, None)

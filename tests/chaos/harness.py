@@ -418,8 +418,8 @@ def _traceback_in(line: str) -> str | None:
         event = json.loads(line)
     except ValueError:
         return None
-    if event.get("event") != "tick_failed":
-        return None
+    if event.get("event") != "tick_failed" or event.get("database_unavailable"):
+        return None  # a database held past the busy timeout is an outage the schedule made
     error = str(event.get("error", ""))
     name = error.partition("(")[0]
     return None if name in EXPECTED_ERRORS else f"tick failed on {error[:300]}"
