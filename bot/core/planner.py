@@ -41,21 +41,20 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Literal
 
-from bot.core.exposure import face_usd, short_contracts
+from bot.core.exposure import short_contracts
 from bot.core.ids import client_order_id
 from bot.core.margin import MarginCaps, MarginTerms, margin_caps
 from bot.core.no_trade import NoTradeTerms, band_of, instrument_bands
 from bot.core.ownership import owner_shares, owner_targets
+from bot.core.plan_caps import InstrumentWork, Leg, cap_total, limit_size, trim_to_cap
 from bot.core.sizing import ceil_to_step, contracts_for_usd, floor_to_step
 from bot.core.types import (
     ZERO,
     HedgeTarget,
     InstrumentHedge,
-    Market,
     Ownership,
     Plan,
     PlannedOrder,
-    Side,
     Snapshot,
 )
 
@@ -105,45 +104,6 @@ def aggregate_targets(targets: Sequence[HedgeTarget]) -> dict[str, Decimal]:
     return totals
 
 
-@dataclass(frozen=True, slots=True)
-class _Leg:
-    """One intended order before it is split and given a client id."""
-
-    side: Side
-    contracts: Decimal
-    reduce_only: bool
-    reason: str
-
-
-@dataclass(slots=True)
-class _Instrument:
-    """Working state of one instrument while the plan is built."""
-
-    symbol: str
-    market: Market
-    price: Decimal  # USD per coin
-    target_usd: Decimal
-    target: Decimal  # short contracts wanted
-    current: Decimal  # short contracts held (a long is negative)
-    reductions: list[_Leg] = field(default_factory=list)
-    increase: _Leg | None = None
-    notes: list[str] = field(default_factory=list)
-    owners: dict[str, Decimal] = field(default_factory=dict)  # owner -> target USD
-    band: Decimal = ZERO  # fraction of target_usd the short may be off (instrument_bands)
-    wanders: bool = False  # a rule's target on it wanders with prices (a proxy hedge)
-    limit_usd: Decimal | None = None  # the most short its margin carries (None: unsized)
-    owned: dict[str, Decimal] = field(default_factory=dict)  # owner -> short contracts meant
-
-    def usd(self, contracts: Decimal) -> Decimal:
-        return face_usd(self.market, contracts, self.price)
-
-    def short_after_reductions(self) -> Decimal:
-        """Short contracts left once this plan's reductions fill (a long counts as 0 short)."""
-        held = max(self.current, ZERO)
-        trimmed = sum((leg.contracts for leg in self.reductions if leg.side == "buy"), ZERO)
-        return held - trimmed
-
-
 def plan_hedges(
     targets: Sequence[HedgeTarget],
     snapshot: Snapshot,
@@ -174,7 +134,7 @@ def plan_hedges(
     notes, hold_reason = _unplanned(snapshot, totals)
 
     shorts = {s for s, p in snapshot.positions.items() if p.contracts < 0}
-    instruments: list[_Instrument] = []
+    instruments: list[InstrumentWork] = []
     for symbol in sorted((set(totals) | shorts) - snapshot.unknown_positions):
         parts = owners.get(symbol, {})
         scale = scales.get(symbol)
@@ -198,11 +158,11 @@ def plan_hedges(
     # Per-order caps on reductions come first: a clamped reduction leaves more short on the book,
     # and the total-short cap must count what is really left.
     for inst in instruments:
-        inst.reductions = [p for leg in inst.reductions for p in _limit_size(inst, leg, settings)]
+        inst.reductions = [p for leg in inst.reductions for p in limit_size(inst, leg, settings)]
     unread = sum((unread_short_usd or {}).values(), ZERO)
-    _cap_total(instruments, settings, hold_reason, unread)
+    cap_total(instruments, settings, hold_reason, unread)
     if hold_reason is None:
-        _trim_to_cap(instruments, settings)
+        trim_to_cap(instruments, settings)
     orders = _orders(instruments, settings, plan_key)
     for inst in instruments:
         notes.extend(f"{inst.symbol}: {note}" for note in inst.notes)
@@ -246,7 +206,7 @@ def _load(
     snapshot: Snapshot,
     owners: dict[str, Decimal],
     scale: Decimal | None,
-) -> tuple[_Instrument | None, str]:
+) -> tuple[InstrumentWork | None, str]:
     """The instrument's working state; its target is the owners' (scaled to margin) sum."""
     target_usd = total_usd if scale is None else sum(owners.values(), ZERO)
     market = snapshot.markets.get(symbol)
@@ -258,7 +218,7 @@ def _load(
         price = snapshot.prices.get(market.base)
     if price is None or price <= 0:
         return None, f"no price for {market.base}"
-    inst = _Instrument(symbol, market, price, target_usd, ZERO, short_contracts(position))
+    inst = InstrumentWork(symbol, market, price, target_usd, ZERO, short_contracts(position))
     inst.owners = owners
     if scale is not None:
         inst.notes.append(f"margin carries {target_usd:.2f} of {total_usd:.2f} USD target")
@@ -274,7 +234,9 @@ def _load(
     return inst, ""
 
 
-def _decide(inst: _Instrument, settings: PlannerSettings, previous: Mapping[str, Decimal]) -> None:
+def _decide(
+    inst: InstrumentWork, settings: PlannerSettings, previous: Mapping[str, Decimal]
+) -> None:
     """Fill ``inst.reductions`` / ``inst.increase`` before the caps: act only when the whole
     instrument is outside its band (|target − current| > band × target, USD); then every owner
     moves to its target. Judging owners one by one would trade their offsetting drifts (a rule's
@@ -303,7 +265,7 @@ def _decide(inst: _Instrument, settings: PlannerSettings, previous: Mapping[str,
         _legs_for_gap(inst, gap, current, settings)
 
 
-def _goal(inst: _Instrument, settings: PlannerSettings, gap: Decimal) -> Decimal:
+def _goal(inst: InstrumentWork, settings: PlannerSettings, gap: Decimal) -> Decimal:
     """Short contracts a trade aims at. Under the fee-aware band, ``no_trade.trade_to`` of the
     band short of the target, on the side the short came from (0: the target itself; 1: the
     band's edge, Whalley and Wilmott's rule): most of the drift is taken back at a fraction of
@@ -318,7 +280,7 @@ def _goal(inst: _Instrument, settings: PlannerSettings, gap: Decimal) -> Decimal
 
 
 def _kept(
-    inst: _Instrument, current: Decimal, previous: Mapping[str, Decimal]
+    inst: InstrumentWork, current: Decimal, previous: Mapping[str, Decimal]
 ) -> dict[str, Decimal]:
     """``Plan.owned`` when the instrument stays inside its band: the short held, split among
     its owners as the previous plan meant it (one owner: all of it)."""
@@ -329,7 +291,7 @@ def _kept(
     return {owner: share[owner] for owner in sorted(share) if share[owner] > 0}
 
 
-def _close_long(inst: _Instrument) -> Decimal | None:
+def _close_long(inst: InstrumentWork) -> Decimal | None:
     """Short contracts held once a long is closed (the close is planned); None: a long below
     the minimum order blocks the instrument."""
     current = inst.current
@@ -339,13 +301,13 @@ def _close_long(inst: _Instrument) -> Decimal | None:
                 f"long of {-current} contracts is below the minimum order: not closed"
             )
             return None
-        inst.reductions.append(_Leg("sell", -current, True, "close long before hedging"))
+        inst.reductions.append(Leg("sell", -current, True, "close long before hedging"))
         current = ZERO
     return current
 
 
 def _legs_for_gap(
-    inst: _Instrument, gap: Decimal, current: Decimal, settings: PlannerSettings
+    inst: InstrumentWork, gap: Decimal, current: Decimal, settings: PlannerSettings
 ) -> None:
     """The order that closes ``gap`` contracts (target − held short), if it is worth sending."""
     market = inst.market
@@ -370,119 +332,18 @@ def _legs_for_gap(
         )
         return
     if gap > 0:
-        inst.increase = _Leg("sell", size, False, reason)
+        inst.increase = Leg("sell", size, False, reason)
     else:
-        inst.reductions.append(_Leg("buy", size, True, reason))
-
-
-def _cap_total(
-    instruments: list[_Instrument],
-    settings: PlannerSettings,
-    hold_reason: str | None,
-    unread_usd: Decimal = ZERO,
-) -> None:
-    """Clamp increases, in symbol order, so the total short stays within max_total_short_usd
-    (counting ``unread_usd``, short the ledger holds beyond the read)."""
-    # Shorts as held now: a planned reduction may fill only in part (a limit cancelled when
-    # stale), so headroom it would free is not lent to an increase in the same plan (chaos
-    # seed 1, cycle 15: a buy filled 1,666 of 2,777 and the sell it made room for went over).
-    total = unread_usd + sum((inst.usd(max(inst.current, ZERO)) for inst in instruments), ZERO)
-    for inst in instruments:
-        leg = inst.increase
-        if leg is None:
-            continue
-        if hold_reason is not None:
-            inst.notes.append(f"increase of {leg.contracts} contracts held: {hold_reason}")
-            inst.increase = None
-            continue
-        headroom = settings.max_total_short_usd - total
-        allowed = ZERO
-        if headroom > 0:
-            allowed = floor_to_step(headroom / inst.usd(Decimal(1)), inst.market.amount_step)
-        if leg.contracts > allowed:
-            cap = settings.max_total_short_usd
-            if allowed < inst.market.min_contracts or inst.usd(allowed) < settings.min_order_usd:
-                inst.notes.append(
-                    f"increase of {leg.contracts} contracts dropped: max_total_short_usd {cap}"
-                )
-                inst.increase = None
-                continue
-            note = f"increase clamped {leg.contracts} -> {allowed} by max_total_short_usd {cap}"
-            inst.notes.append(note)
-            leg = _Leg(leg.side, allowed, leg.reduce_only, f"{leg.reason}; {note}")
-            inst.increase = leg
-        total += inst.usd(leg.contracts)
-
-
-def _trim_to_cap(instruments: list[_Instrument], settings: PlannerSettings) -> None:
-    """Reduce, largest short first, until the shorts left after this plan's reductions sum to
-    at most max_total_short_usd: a hard cap also when the venue took the total past it (a
-    contract re-specified, a fill the plan did not expect), not only a clamp on increases."""
-    cap = settings.max_total_short_usd
-    left = {inst.symbol: inst.short_after_reductions() for inst in instruments}
-    excess = sum((inst.usd(left[inst.symbol]) for inst in instruments), ZERO) - cap
-    for inst in sorted(instruments, key=lambda i: i.usd(left[i.symbol]), reverse=True):
-        held = left[inst.symbol]
-        if excess <= 0 or held <= 0 or inst.increase is not None or not inst.market.active:
-            continue
-        per_contract = inst.usd(Decimal(1))
-        contracts = min(held, ceil_to_step(excess / per_contract, inst.market.amount_step))
-        if contracts < inst.market.min_contracts:
-            continue
-        note = f"trim {contracts} contracts: the shorts sum above max_total_short_usd {cap}"
-        inst.notes.append(note)
-        leg = _Leg("buy", contracts, True, note)
-        inst.reductions.extend(_limit_size(inst, leg, settings))
-        excess -= inst.usd(contracts)
-
-
-def _split(contracts: Decimal, cap: Decimal, step: Decimal) -> list[Decimal]:
-    """Near-equal pieces, each <= ``cap`` (a multiple of ``step``), summing to ``contracts``."""
-    count = int(ceil_to_step(contracts / cap, Decimal(1)))
-    pieces: list[Decimal] = []
-    remaining = contracts
-    for left in range(count, 0, -1):
-        piece = remaining if left == 1 else min(ceil_to_step(remaining / left, step), cap)
-        if piece > 0:
-            pieces.append(piece)
-        remaining -= piece
-    return pieces
-
-
-def _limit_size(inst: _Instrument, leg: _Leg, settings: PlannerSettings) -> list[_Leg]:
-    """Apply max_order_usd to one leg: split or clamp, with a note and reason."""
-    market = inst.market
-    cap = contracts_for_usd(market, settings.max_order_usd, inst.price)
-    if leg.contracts <= cap:
-        return [leg]
-    limit = settings.max_order_usd
-    if cap == 0:
-        inst.notes.append(f"{leg.side} of {leg.contracts} dropped: max_order_usd {limit} < 1 order")
-        return []
-    if settings.oversize == "clamp":
-        note = f"{leg.side} clamped {leg.contracts} -> {cap} contracts by max_order_usd {limit}"
-        inst.notes.append(note)
-        return [_Leg(leg.side, cap, leg.reduce_only, f"{leg.reason}; {note}")]
-    pieces = _split(leg.contracts, cap, market.amount_step)
-    note = f"{leg.side} of {leg.contracts} split into {len(pieces)} by max_order_usd {limit}"
-    inst.notes.append(note)
-    legs = []
-    for number, piece in enumerate(pieces, start=1):
-        if piece < market.min_contracts:
-            inst.notes.append(f"split remainder of {piece} contracts is below the minimum order")
-            continue
-        reason = f"{leg.reason}; {note} ({number}/{len(pieces)})"
-        legs.append(_Leg(leg.side, piece, leg.reduce_only, reason))
-    return legs
+        inst.reductions.append(Leg("buy", size, True, reason))
 
 
 def _orders(
-    instruments: list[_Instrument], settings: PlannerSettings, plan_key: str
+    instruments: list[InstrumentWork], settings: PlannerSettings, plan_key: str
 ) -> tuple[PlannedOrder, ...]:
     """Planned orders with client ids: reductions first (they free margin), then by symbol."""
     orders: list[PlannedOrder] = []
     for inst in instruments:
-        increases = [] if inst.increase is None else _limit_size(inst, inst.increase, settings)
+        increases = [] if inst.increase is None else limit_size(inst, inst.increase, settings)
         index = {"buy": 0, "sell": 0}
         for piece in [*inst.reductions, *increases]:
             cid = client_order_id(plan_key, inst.symbol, piece.side, index[piece.side])
