@@ -14,7 +14,7 @@ import pytest
 
 from bot.config.exchange_ids import PROFILED_EXCHANGE_IDS, SUPPORTED_EXCHANGE_IDS
 from bot.config.loader import ConfigError, load_config, parse_config
-from bot.config.models import SIM_STABLECOINS, _sim_markets
+from bot.config.market_checks import SIM_STABLECOINS, sim_markets
 from bot.exchange.profiles import PROFILES
 from bot.sim.engine import SimExchange
 from bot.sim.params import STABLECOINS
@@ -228,4 +228,4 @@ def test_the_listing_is_the_simulators(tmp_path: Path, sim: str) -> None:
     exchange = parse_config(text, tmp_path).exchange
     assert exchange.sim is not None
     built = SimExchange.from_config(exchange.sim, start=datetime(2024, 1, 1, tzinfo=UTC))
-    assert _sim_markets(exchange) == set(built.markets())
+    assert sim_markets(exchange) == set(built.markets())
