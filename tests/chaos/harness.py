@@ -9,12 +9,15 @@ stop, and the cycle's invariants are checked:
 
 * from the exchange, as they happen (``tests.chaos.world.Watch``): no client id twice, no order
   above ``max_order_usd``, no growth of the short past ``max_total_short_usd`` or past the
-  target by more than one order;
+  target by more than one order; no transfer id twice, none the database did not record first,
+  none while another collateral action's outcome is unknown;
 * convergence: the hedge at target within the band within ``CONVERGE_TICKS`` ticks (the
   database's ``ticks`` rows) once the faults stop;
-* every critical alert of the outbox received by an MQTT subscriber once the broker is back;
+* every critical alert of the outbox received by an MQTT subscriber once the broker is back
+  and a daemon is up to deliver it;
 * no unhandled traceback (a raw ``Traceback`` on stderr, a tick failed by an exception that is
-  not an exchange error, a daemon exiting on its own);
+  neither an exchange error nor the database held by the schedule, a daemon exiting on its
+  own);
 * no API key or secret in the daemon's output, the database file or any MQTT payload.
 """
 
