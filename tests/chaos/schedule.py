@@ -13,7 +13,8 @@ spikes (settled by a jump to the next funding time), a position list that reads 
 call, clock skew (10002), a jump of the exchange clock; then the two kinds that breached the cap
 before the fix of issue 15: a venue change of the contract size, and an absurd print (1e40);
 then collateral transfers that time out (before or after the venue applied them) and the
-database held by another writer for 1 to 8 s.
+database held by another writer for 1 to 8 s. A fault that only acts on an order
+(``ORDER_KINDS``) comes with a move of the holdings after it is booked, so that an order meets it.
 """
 
 from __future__ import annotations
@@ -105,7 +106,26 @@ def draw(rng: random.Random, kinds: tuple[str, ...], *, kills: bool = True) -> P
     return plan
 
 
+# Kinds that only act on an order: each comes with a move of the holdings (``nudge``), so that
+# the target moves and an order meets the fault. Without it the shorts sat at the total cap
+# (the targets above it) and most such faults met no order (1,000 cycles of seed 1: 85 of 101
+# timeouts before acceptance, 71 of 80 rejects, 80 of 98 cancel races).
+ORDER_KINDS = frozenset(
+    {"timeout_before", "timeout_after", "partial_fill", "reject", "cancel_race"}
+)
+
+
 def _params(rng: random.Random, kind: str) -> dict[str, Any]:
+    params = _fault_params(rng, kind)
+    if kind in ORDER_KINDS:
+        coin = rng.choice(COINS)
+        low, high = SPOT_RANGE[coin]
+        to = round(rng.uniform(float(low), float(high)), 3)
+        params = params | {"nudge": {"coin": coin, "to": str(to)}}
+    return params
+
+
+def _fault_params(rng: random.Random, kind: str) -> dict[str, Any]:
     coin = rng.choice(COINS)
     if kind == "timeout_before":
         return {"kind": "timeout", "path": CREATE, "delay_s": 2.5}
@@ -187,6 +207,8 @@ async def apply(venue: Venue, drawn: Drawn, booked: dict[int, int]) -> Revert | 
         stored = (await venue.post("/admin/faults", fault))["fault"]
         booked[int(stored["id"])] = int(stored["count"])
 
+    nudge = params.get("nudge")
+    params = {k: v for k, v in params.items() if k != "nudge"}
     if kind == "cancel_race":
         await book(params["partial"])
         await book(params["race"])
@@ -197,11 +219,7 @@ async def apply(venue: Venue, drawn: Drawn, booked: dict[int, int]) -> Revert | 
     elif "kind" in params:
         await book(params)
     elif kind == "holdings":
-        coin, to = params["coin"], D(params["to"])
-        held = engine.spot_balances().get(coin, D(0))
-        action = "deposit" if to > held else "withdraw"
-        if to != held:
-            await venue.move(action, coin, str(abs(to - held)))
+        await set_holdings(venue, params["coin"], D(params["to"]))
     elif kind == "funding_spike":
         coin = params["coin"]
         await venue.post("/admin/funding-rate", {"coin": coin, "rate": params["rate"]})
@@ -228,7 +246,16 @@ async def apply(venue: Venue, drawn: Drawn, booked: dict[int, int]) -> Revert | 
             await venue.post("/admin/contract-size", {"symbol": symbol, "contract_size": "1"})
 
         return back
+    if nudge is not None:  # after the fault is booked: the target moves, an order meets it
+        await set_holdings(venue, nudge["coin"], D(nudge["to"]))
     return None
+
+
+async def set_holdings(venue: Venue, coin: str, to: Decimal) -> None:
+    """Deposit or withdraw spot ``coin`` so that the spot wallet holds ``to``."""
+    held = venue.running.engine.spot_balances().get(coin, D(0))
+    if to != held:
+        await venue.move("deposit" if to > held else "withdraw", coin, str(abs(to - held)))
 
 
 async def walk_prices(venue: Venue, walk: dict[str, Decimal]) -> None:
