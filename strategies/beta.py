@@ -321,18 +321,21 @@ class BetaRule:
             why = "no own contract and no proxy with a usable beta"
             why += f" ({'; '.join(problems) or 'no candidate contract listed'}): no hedge"
             return HedgeChoice(None, events=(self._unavailable(why, None),), reason=why)
-        best = max(usable, key=lambda u: estimate_rho(u[2]))  # first of equals: candidate order
+        rhos = [estimate_rho(u[2]) for u in usable]  # each once: this runs every tick
+        best = max(range(len(usable)), key=rhos.__getitem__)  # first of equals: candidate order
         # The proxy in use (matched by coin, so a futures roll does not count as a switch) keeps
         # its place while it clears the floor and trails the best by at most switch_margin.
         held = inputs.markets.get(state.instrument or "")
-        current = next((u for u in usable if held is not None and u[0] == held.base), None)
-        if (
-            current is not None
-            and estimate_rho(current[2]) >= self.rho_floor
-            and estimate_rho(best[2]) - estimate_rho(current[2]) <= self.switch_margin
-        ):
-            best = current
-        return self._check_rho(best[0], best[1], best[2])
+        if held is not None:
+            current = next((i for i, u in enumerate(usable) if u[0] == held.base), None)
+            if (
+                current is not None
+                and rhos[current] >= self.rho_floor
+                and rhos[best] - rhos[current] <= self.switch_margin
+            ):
+                best = current
+        coin, symbol, estimate = usable[best]
+        return self._check_rho(coin, symbol, estimate)
 
     def _with_coin(self, inputs: RuleInputs, now: datetime, coin: str, symbol: str) -> HedgeChoice:
         if coin == self.asset:

@@ -128,6 +128,7 @@ class Estimates:
         self._vols_at: dict[str, datetime] = {}
         self._next_beta: datetime | None = None  # no β falls due before this (None: ask)
         self.history = History(feed)
+        self._now: tuple[datetime | None, int] = (None, 0)  # the last ``now`` estimated at, in s
 
     @property
     def needed(self) -> bool:
@@ -163,19 +164,27 @@ class Estimates:
         betas = self.betas
         upcoming: datetime | None = None
         for request, key in self._beta_keys:
-            if due_since(request, betas.due_at(key), now):
-                betas.schedule(request, now)
-                self.due += 1
             at = betas.due_at(key)
+            if due_since(request, at, now):
+                betas.schedule(request, now)  # now due at ``now``
+                self.due += 1
+                at = now
             if at is not None:
                 due = at + request.params.refresh
-                upcoming = due if upcoming is None else min(upcoming, due)
+                if upcoming is None or due < upcoming:
+                    upcoming = due
         self._next_beta = upcoming
 
     def _estimate(self, request: BetaRequest, now: datetime) -> BetaEstimate:
         """``estimate_for`` on the candles the daemon would fetch at ``now``."""
         p = request.params
-        now_s = to_epoch(now)
+        if now is not self._now[0]:  # the βs due at one tick are computed as of one ``now``
+            self._now = (now, to_epoch(now))
+        now_s = self._now[1]
+        if p.method == "ols":  # O(1) from prefix sums, the same estimate (``History.ols``)
+            found = self.history.ols(request, now_s, now)
+            if found is not None:
+                return found
         returns = self.history.aligned(request, now_s)
         if returns is None:  # what ``estimate_beta`` does with the fetched candles
             returns = aligned_returns(

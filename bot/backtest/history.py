@@ -9,7 +9,9 @@ them (``bot.stats.returns``). A replay refreshes thousands of times over one his
   over the whole data as the feed aggregates candles (a candle per interval holding any of the
   data's candles, closing at the last of them);
 - ``aligned``: the aligned returns of a β request, taken from the aligned log returns of the
-  two coins' whole histories (aggregated to the request's horizon first, when it has one).
+  two coins' whole histories (aggregated to the request's horizon first, when it has one);
+- ``ols``: an OLS request's estimate on those returns, from prefix sums of the whole history's
+  quantised returns (``bot.backtest.ols_windows``) without cutting them.
 
 Why the cut equals the daemon's computation: a log return is formed from two candles exactly
 one step apart and stamped with the second one's close time (``end``), so the returns the daemon
@@ -25,13 +27,34 @@ random gap patterns and against ``EstimateCache``.
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 import numpy as np
 
+from bot.backtest.ols_windows import OlsWindows
 from bot.sim.feed import ReplayFeed
 from bot.sim.series import from_epoch
+from bot.stats.beta import BetaEstimate, check_params
 from bot.stats.returns import AlignedReturns, CloseSeries, aggregate_closes, aligned_returns
 from strategies.requests import BetaRequest
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class _OlsPlan:
+    """An OLS request's constants for ``History.ols``: the ``_span`` keys of its two coins,
+    its horizon (s), the pair's whole-history return ends (epoch s) and prefix sums (None: the
+    request is not served from them), and the estimator's window, minimum and maximum age."""
+
+    request: BetaRequest
+    asset_span: tuple[str, int, int, int]
+    hedge_span: tuple[str, int, int, int]
+    horizon: int
+    ends: list[int]
+    windows: OlsWindows | None
+    window: int
+    min_observations: int
+    max_age: timedelta
 
 
 class History:
@@ -47,6 +70,10 @@ class History:
         self._pairs: dict[tuple[str, str, int, int], tuple[AlignedReturns, list[int]]] = {}
         # per (coin, interval, count, horizon): the last ``_span`` asked, with its ``now_s``
         self._spans: dict[tuple[str, int, int, int], tuple[int, tuple[int, int] | None]] = {}
+        # per (asset, hedge, interval, horizon): the OLS prefix sums (None: not quantisable)
+        self._ols: dict[tuple[str, str, int, int], OlsWindows | None] = {}
+        self._times: dict[int, datetime] = {}  # datetimes of window bounds, by epoch second
+        self._plans: dict[int, _OlsPlan] = {}  # by id of the request (kept in the plan)
 
     def closes(self, coin: str, interval_s: int, count: int, now_s: int) -> CloseSeries:
         """The closes the daemon would fetch at ``now_s`` (module docstring)."""
@@ -64,6 +91,69 @@ class History:
         at the request's horizon (module docstring). None when it cannot be cut from the
         whole history (an interval that is no multiple of the data's step, an empty window,
         or no complete period in it): the caller then computes it from ``closes``."""
+        cut = self._cut(request, now_s)
+        if cut is None:
+            return None
+        lo, hi = cut
+        p = request.params
+        whole = self._pair(request.asset, request.hedge, p.interval_seconds, p.horizon_seconds)[0]
+        return AlignedReturns(
+            p.horizon_seconds, whole.ends[lo:hi], whole.asset[lo:hi], whole.hedge[lo:hi]
+        )
+
+    def ols(self, request: BetaRequest, now_s: int, now: datetime) -> BetaEstimate | None:
+        """``estimate_on_returns(request, aligned(request, now_s), now)`` for an OLS request, in
+        O(1) from the pair's prefix sums (``bot.backtest.ols_windows``): the same estimate. None
+        where ``aligned`` is None, or when the pair's returns cannot be quantised."""
+        plan = self._plans.get(id(request))
+        if plan is None or plan.request is not request:
+            plan = self._plans[id(request)] = self._plan(request)
+        windows = plan.windows
+        if windows is None:
+            return None
+        asset = self._span_at(plan.asset_span, now_s)
+        hedge = self._span_at(plan.hedge_span, now_s)
+        if asset is None or hedge is None:
+            return None
+        # ``_cut``, with the request's constants looked up once
+        first = asset[0] if asset[0] > hedge[0] else hedge[0]
+        last = asset[1] if asset[1] < hedge[1] else hedge[1]
+        horizon = plan.horizon
+        lo = bisect_left(plan.ends, first + 2 * horizon)
+        hi = bisect_right(plan.ends, last + horizon)
+        return windows.estimate(
+            lo, hi if hi > lo else lo, plan.window, plan.min_observations, plan.max_age, now
+        )
+
+    def _plan(self, request: BetaRequest) -> _OlsPlan:
+        """What ``ols`` needs of ``request``, found once (its parameters checked as
+        ``estimate_from_returns`` checks them)."""
+        p = request.params
+        check_params(p.method, p.window, p.half_life, p.min_observations)
+        interval, horizon, count = p.interval_seconds, p.horizon_seconds, p.candles_needed
+        key = (request.asset, request.hedge, interval, horizon)
+        windows: OlsWindows | None = None
+        ends: list[int] = []
+        if not any(interval % self.feed.series(coin).step for coin in key[:2]):
+            whole, ends = self._pair(*key)
+            if key not in self._ols:
+                self._ols[key] = OlsWindows.of(whole, ends, self._times)
+            windows = self._ols[key]
+        return _OlsPlan(
+            request,
+            (request.asset, interval, count, horizon),
+            (request.hedge, interval, count, horizon),
+            horizon,
+            ends,
+            windows,
+            p.window,
+            p.min_observations,
+            p.max_age,
+        )
+
+    def _cut(self, request: BetaRequest, now_s: int) -> tuple[int, int] | None:
+        """Indices ``[lo, hi)`` of ``aligned(request, now_s)`` in the pair's whole-history
+        aligned returns; None where ``aligned`` is None."""
         p = request.params
         interval, horizon = p.interval_seconds, p.horizon_seconds
         spans = []
@@ -76,10 +166,9 @@ class History:
             spans.append(span)
         first = max(spans[0][0], spans[1][0])
         last = min(spans[0][1], spans[1][1])
-        whole, ends = self._pair(request.asset, request.hedge, interval, horizon)
+        ends = self._pair(request.asset, request.hedge, interval, horizon)[1]
         lo = bisect_left(ends, first + 2 * horizon)
-        hi = max(lo, bisect_right(ends, last + horizon))
-        return AlignedReturns(horizon, whole.ends[lo:hi], whole.asset[lo:hi], whole.hedge[lo:hi])
+        return lo, max(lo, bisect_right(ends, last + horizon))
 
     # -- whole histories ---------------------------------------------------------------------
 
@@ -96,11 +185,14 @@ class History:
     ) -> tuple[int, int] | None:
         """First and last open (at the horizon) of the fetched window; None when empty. The
         last answer per coin is kept: every request with that coin asks the same at a tick."""
-        key = (coin, interval_s, count, horizon_s)
+        return self._span_at((coin, interval_s, count, horizon_s), now_s)
+
+    def _span_at(self, key: tuple[str, int, int, int], now_s: int) -> tuple[int, int] | None:
+        """``_span`` of ``key`` = (coin, interval, count, horizon)."""
         known = self._spans.get(key)
         if known is not None and known[0] == now_s:
             return known[1]
-        span = self._find_span(coin, interval_s, count, now_s, horizon_s)
+        span = self._find_span(key[0], key[1], key[2], now_s, key[3])
         self._spans[key] = (now_s, span)
         return span
 

@@ -4,7 +4,9 @@ Reference: hedging-math.md §3 and §7. ``beta = cov(r_A, r_B) / var(r_B)`` and
 ``rho = cov / (sd_A · sd_B)`` over log returns at one horizon. Two estimators:
 
 - ``"ols"``: equal weights over the newest ``window`` returns; with an intercept, i.e. on
-  de-meaned returns (``beta`` is the OLS slope of r_A on r_B).
+  de-meaned returns (``beta`` is the OLS slope of r_A on r_B). Computed from exact integer sums
+  of the returns quantised to 2**-36 (``bot.stats.ols_exact``): the result depends only on the
+  window's returns, so the backtest's prefix sums give the daemon's estimate bit for bit.
 - ``"ewma"``: the newest ``window`` returns with weights ``0.5 ** (age / half_life)`` (age in
   bars at the estimation horizon, 0 for the newest); exponentially weighted mean, covariance and
   variances. It forgets a past regime with a half-life of ``half_life`` bars.
@@ -24,6 +26,7 @@ from typing import Literal
 
 import numpy as np
 
+from bot.stats.ols_exact import Sums, ols_from_sums, quantisable, quantise, window_sums
 from bot.stats.returns import (
     AlignedReturns,
     CloseSeries,
@@ -79,7 +82,10 @@ class BetaEstimate:
 
 
 def ols_moments(asset: FloatArray, hedge: FloatArray) -> tuple[float, float, float]:
-    """Sample (cov(A, B), var(A), var(B)) with equal weights, about the means (ddof 1)."""
+    """Sample (cov(A, B), var(A), var(B)) with equal weights, about the means (ddof 1).
+
+    The float two-pass formula: the reference the exact OLS path (``ols_exact``) is tested
+    against; estimates no longer use it (its last bits depend on the summation order)."""
     # ``np.add.reduce(x) / n`` is what ``x.mean()`` computes, without its Python-level wrapper
     # (a third of the cost at these sizes; estimates are refreshed often in a backtest).
     da = asset - np.add.reduce(asset) / asset.size
@@ -121,6 +127,101 @@ def _window_bounds(returns: AlignedReturns) -> tuple[datetime | None, datetime |
     return from_epoch(start), from_epoch(int(returns.ends[-1]))
 
 
+NO_VARIANCE = "a series has no variance over the window"
+
+
+def unusable_window(
+    n: int, end: datetime | None, min_observations: int, max_age: timedelta, now: datetime
+) -> tuple[EstimateState, str] | None:
+    """The state and reason of a window of ``n`` returns whose newest ended at ``end`` (None:
+    no return) when it gives no estimate at ``now``: stale first, then too few; else None."""
+    if end is not None and now - end > max_age:
+        return "stale", f"newest return ended at {end.isoformat()}, older than {max_age}"
+    if end is None or n < min_observations:
+        return "insufficient_data", f"{n} returns, need at least {min_observations}"
+    return None
+
+
+def refused(
+    state: EstimateState,
+    reason: str,
+    *,
+    n: int,
+    window: int,
+    method: Method,
+    half_life: float | None,
+    horizon_seconds: int,
+    start: datetime | None,
+    end: datetime | None,
+    now: datetime,
+) -> BetaEstimate:
+    """An estimate without β (a state other than ok, and why)."""
+    return BetaEstimate(
+        state=state,
+        beta=None,
+        rho=None,
+        n=n,
+        window=window,
+        method=method,
+        half_life=half_life,
+        horizon_seconds=horizon_seconds,
+        data_start=start,
+        data_end=end,
+        estimated_at=now,
+        reason=reason,
+    )
+
+
+def ols_estimate(
+    n: int,
+    sums: Sums | None,
+    *,
+    window: int,
+    horizon_seconds: int,
+    start: datetime | None,
+    end: datetime | None,
+    now: datetime,
+) -> BetaEstimate:
+    """The OLS estimate of a usable window (``unusable_window`` None) of ``n`` returns, from
+    their exact quantised sums (``bot.stats.ols_exact``; None for returns that cannot be
+    quantised: not finite, so without moments): ok, or insufficient when a series has no
+    variance. The daemon's path (``estimate_from_returns``) and the backtest's
+    (``bot.backtest.ols_windows``) both end here, so every field is computed one way."""
+    moments = None if sums is None else ols_from_sums(n, sums)
+    if moments is None:
+        return refused(
+            "insufficient_data",
+            NO_VARIANCE,
+            n=n,
+            window=window,
+            method="ols",
+            half_life=None,
+            horizon_seconds=horizon_seconds,
+            start=start,
+            end=end,
+            now=now,
+        )
+    beta, rho, var_a, var_b = moments
+    effective_n = float(n)
+    return BetaEstimate(
+        state="ok",
+        beta=beta,
+        rho=rho,
+        n=n,
+        window=window,
+        method="ols",
+        half_life=None,
+        horizon_seconds=horizon_seconds,
+        data_start=start,
+        data_end=end,
+        estimated_at=now,
+        effective_n=effective_n,
+        beta_se=beta_standard_error(beta, rho, var_a, var_b, effective_n),
+        sd_asset=math.sqrt(var_a),
+        sd_hedge=math.sqrt(var_b),
+    )
+
+
 def estimate_from_returns(
     returns: AlignedReturns,
     *,
@@ -131,55 +232,69 @@ def estimate_from_returns(
     max_age: timedelta,
     now: datetime,
 ) -> BetaEstimate:
-    """Estimate from already aligned returns (see ``estimate_beta`` for the parameters)."""
-    _check_params(method, window, half_life, min_observations)
+    """Estimate from already aligned returns (see ``estimate_beta`` for the parameters).
+
+    OLS: from the exact sums of the quantised returns (``bot.stats.ols_exact``), so the result
+    depends only on the window's returns, never on how they were summed. EWMA: float moments.
+    """
+    check_params(method, window, half_life, min_observations)
     used = returns.tail(window)
     start, end = _window_bounds(used)
-
-    def result(
-        state: EstimateState,
-        reason: str,
-        beta: float | None = None,
-        rho: float | None = None,
-        effective_n: float | None = None,
-        moments: tuple[float, float] | None = None,
-    ) -> BetaEstimate:
-        return BetaEstimate(
-            state=state,
-            beta=beta,
-            rho=rho,
-            n=len(used),
+    n, horizon = len(used), returns.horizon_seconds
+    to_epoch(now)  # refuses a naive ``now``
+    unusable = unusable_window(n, end, min_observations, max_age, now)
+    if unusable is not None:
+        return refused(
+            *unusable,
+            n=n,
             window=window,
             method=method,
             half_life=half_life,
-            horizon_seconds=returns.horizon_seconds,
-            data_start=start,
-            data_end=end,
-            estimated_at=now,
-            effective_n=effective_n,
-            reason=reason,
-            beta_se=None
-            if beta is None or moments is None
-            else beta_standard_error(beta, rho or 0.0, moments[0], moments[1], effective_n or 0.0),
-            sd_asset=None if moments is None else math.sqrt(moments[0]),
-            sd_hedge=None if moments is None else math.sqrt(moments[1]),
+            horizon_seconds=horizon,
+            start=start,
+            end=end,
+            now=now,
         )
-
-    to_epoch(now)  # refuses a naive ``now``
-    if end is not None and now - end > max_age:
-        return result("stale", f"newest return ended at {end.isoformat()}, older than {max_age}")
-    if end is None or len(used) < min_observations:
-        return result("insufficient_data", f"{len(used)} returns, need at least {min_observations}")
-    if half_life is None:  # "ols" (_check_params pairs "ewma" with a half-life)
-        cov, var_a, var_b = ols_moments(used.asset, used.hedge)
-        effective_n: float = float(len(used))
-    else:
-        cov, var_a, var_b, effective_n = ewma_moments(used.asset, used.hedge, half_life)
+    if half_life is None:  # "ols" (check_params pairs "ewma" with a half-life)
+        sums = None
+        if quantisable(used.asset) and quantisable(used.hedge):
+            sums = window_sums(quantise(used.asset), quantise(used.hedge), window)
+        return ols_estimate(
+            n, sums, window=window, horizon_seconds=horizon, start=start, end=end, now=now
+        )
+    cov, var_a, var_b, effective_n = ewma_moments(used.asset, used.hedge, half_life)
     if not (var_a > 0 and var_b > 0) or not math.isfinite(cov):
-        return result("insufficient_data", "a series has no variance over the window")
+        return refused(
+            "insufficient_data",
+            NO_VARIANCE,
+            n=n,
+            window=window,
+            method=method,
+            half_life=half_life,
+            horizon_seconds=horizon,
+            start=start,
+            end=end,
+            now=now,
+        )
     beta = cov / var_b
     rho = max(-1.0, min(1.0, cov / math.sqrt(var_a * var_b)))
-    return result("ok", "", beta, rho, effective_n, (var_a, var_b))
+    return BetaEstimate(
+        state="ok",
+        beta=beta,
+        rho=rho,
+        n=n,
+        window=window,
+        method=method,
+        half_life=half_life,
+        horizon_seconds=horizon,
+        data_start=start,
+        data_end=end,
+        estimated_at=now,
+        effective_n=effective_n,
+        beta_se=beta_standard_error(beta, rho, var_a, var_b, effective_n),
+        sd_asset=math.sqrt(var_a),
+        sd_hedge=math.sqrt(var_b),
+    )
 
 
 def beta_standard_error(
@@ -227,9 +342,10 @@ def estimate_beta(
     )
 
 
-def _check_params(
+def check_params(
     method: Method, window: int, half_life: float | None, min_observations: int
 ) -> None:
+    """ValueError for estimator parameters ``estimate_from_returns`` refuses."""
     if method not in ("ols", "ewma"):
         raise ValueError(f"unknown method {method!r} (use 'ols' or 'ewma')")
     if window < 2:
