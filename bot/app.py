@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+import time
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TypeVar
 
 import structlog
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, ProgrammingError
 
 from bot.config.models import Config
 from bot.config.secrets import resolve_credentials
@@ -27,12 +30,13 @@ from bot.exchange.factory import build_port
 from bot.exchange.port import ExchangePort
 from bot.exchange.profiles import check_venue, profile_for
 from bot.exchange.spot_sources import SpotSource, open_spot_source
-from bot.logs import register_secret
+from bot.logs import register_secret, scrub_text
 from bot.store.db import create_engine, upgrade
 from bot.store.repo import Store
 from strategies import HedgeRule, build_rule
 
 log = structlog.get_logger(__name__)
+T = TypeVar("T")
 
 EMBEDDED_RATE_LIMIT_MS = 1
 
@@ -170,6 +174,48 @@ def open_spot_sources(config: Config, environ: Mapping[str, str]) -> list[SpotSo
             )
         )
     return sources
+
+
+class DatabaseUnavailableError(RuntimeError):
+    """The database could not be used at start within ``database.startup_wait_seconds``."""
+
+
+async def with_database_wait(
+    open_: Callable[[], Awaitable[T]],
+    *,
+    wait_s: float,
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    clock: Callable[[], float] = time.monotonic,
+) -> T:
+    """``open_()``, tried again while it fails on the database being unavailable (refused or
+    cut connections, a server restarting, SQLite held by another writer past its busy timeout),
+    with a growing pause (1 s, 2 s, ... 10 s), for up to ``wait_s`` seconds; then
+    ``DatabaseUnavailableError``. Errors of the data itself (integrity, SQL) are not waited on.
+    """
+    deadline = clock() + wait_s
+    attempt = 0
+    while True:
+        try:
+            return await open_()
+        except (DBAPIError, ConnectionError) as exc:  # ConnectionError: a server not listening
+            if isinstance(exc, IntegrityError | ProgrammingError | DataError):
+                raise
+            attempt += 1
+            orig = exc.orig if isinstance(exc, DBAPIError) else None
+            error = scrub_text(str(orig if orig is not None else exc) or type(exc).__name__)
+            if clock() >= deadline:
+                raise DatabaseUnavailableError(
+                    f"the database is unavailable ({error.splitlines()[0]}); waited "
+                    f"{wait_s:g} s (database.startup_wait_seconds)"
+                ) from exc
+            delay = min(2.0 ** (attempt - 1), 10.0, max(deadline - clock(), 0.0))
+            log.warning(
+                "database_unavailable_at_start",
+                attempt=attempt,
+                retry_in_s=delay,
+                error=error,
+            )
+            await sleep(delay)
 
 
 async def _first_ownership(hedger: Hedger) -> None:

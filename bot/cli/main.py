@@ -199,6 +199,29 @@ async def start_record(config: Config, out: Console) -> None:
         out.print(line, markup=False, highlight=False, soft_wrap=True)
 
 
+async def open_or_refuse(config: Config, out: Console, *, dry_run: bool) -> Service | int:
+    """The daemon's accounts, opened once the database is usable (``with_database_wait``); or
+    the exit code after saying why not: 1 (no database), ``EXIT_REFUSED`` (a start-up refusal,
+    also a critical ``startup_refused`` alert)."""
+    from bot.app import DatabaseUnavailableError, open_service, with_database_wait
+    from bot.daemon.alerting import alert_refusal
+    from bot.logs import scrub_text
+
+    wait_s = config.database.startup_wait_seconds
+    try:
+        await with_database_wait(lambda: start_record(config, out), wait_s=wait_s)
+        return await with_database_wait(
+            lambda: open_service(config, dry_run=dry_run, environ=os.environ), wait_s=wait_s
+        )
+    except DatabaseUnavailableError as exc:
+        err.print(f"hedgebot could not start: {exc}", markup=False)
+        return 1
+    except startup_refusals() as exc:
+        err.print(f"hedgebot will not start: {scrub_text(str(exc))}", markup=False)
+        await alert_refusal(config, scrub_text(str(exc)))
+        return EXIT_REFUSED
+
+
 @app.command()
 def run(
     config_path: ConfigOption,
@@ -224,25 +247,17 @@ def run(
 
     config = load_or_exit(config_path, startup_checks=True)
     configure_run_logging(config, log_file, verbose=verbose)
-    from bot.app import build_rules, open_service
+    from bot.app import build_rules
     from bot.cli.output import tick_printer
     from bot.config.loader import ConfigError, load_config
     from bot.daemon.runner import Daemon
-    from bot.logs import scrub_text
-
-    refusals = startup_refusals()
 
     async def main() -> int:
         out = Console()
-        await start_record(config, out)
-        try:
-            service = await open_service(config, dry_run=dry_run, environ=os.environ)
-        except refusals as exc:
-            err.print(f"hedgebot will not start: {scrub_text(str(exc))}", markup=False)
-            from bot.daemon.alerting import alert_refusal
-
-            await alert_refusal(config, scrub_text(str(exc)))
-            return EXIT_REFUSED
+        opened = await open_or_refuse(config, out, dry_run=dry_run)
+        if isinstance(opened, int):
+            return opened
+        service = opened
         printer = tick_printer(out)
         for hedger in service.hedgers:
             hedger.on_tick = printer

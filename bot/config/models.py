@@ -280,6 +280,13 @@ class DatabaseConfig(Strict):
         description="SQLAlchemy URL: sqlite+aiosqlite:///FILE or "
         "postgresql+asyncpg://user@host/db.",
     )
+    # 120 s: a PostgreSQL restart or a compose stack starting (hedgebot up before the server)
+    # takes seconds to a minute; past two minutes a person should look, so `run` exits 1.
+    startup_wait_seconds: Annotated[float, Field(ge=0, le=3600)] = Field(
+        120.0,
+        description="At start, how long to wait for an unavailable database (down, restarting, "
+        "locked by another writer) before giving up.",
+    )
 
     @field_validator("url")
     @classmethod
