@@ -7,6 +7,7 @@ stdout stays readable; without it every event goes to stderr as before.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import sys
@@ -182,3 +183,22 @@ class _StdlibScrubber(logging.Filter):
         record.msg = scrub_text(record.getMessage())
         record.args = None
         return True
+
+
+def log_loop_errors(loop: asyncio.AbstractEventLoop) -> None:
+    """Send what the event loop would print as a raw traceback (an exception in a callback
+    nobody awaits) to the structured log instead: event ``event_loop_error``, with the loop's
+    message and the exception. The known case is benign: the MQTT client's socket closed by a
+    broker restart between scheduling and running its reader callback (``FileNotFoundError``
+    from epoll, chaos seed 1, cycle 655); the client reconnects on its own."""
+
+    def handle(_loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+        error = context.get("exception")
+        structlog.get_logger("bot.loop").error(
+            "event_loop_error",
+            message=scrub_text(str(context.get("message", ""))),
+            error=None if error is None else scrub_text(repr(error)),
+            exc_info=error if isinstance(error, BaseException) else None,
+        )
+
+    loop.set_exception_handler(handle)

@@ -251,8 +251,10 @@ def run(
     from bot.cli.output import tick_printer
     from bot.config.loader import ConfigError, load_config
     from bot.daemon.runner import Daemon
+    from bot.logs import log_loop_errors
 
     async def main() -> int:
+        log_loop_errors(asyncio.get_running_loop())
         out = Console()
         opened = await open_or_refuse(config, out, dry_run=dry_run)
         if isinstance(opened, int):

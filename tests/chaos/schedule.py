@@ -243,7 +243,14 @@ async def apply(venue: Venue, drawn: Drawn, booked: dict[int, int]) -> Revert | 
         booked[halt.fault_id] = halt.count
 
         async def back() -> None:
-            await venue.post("/admin/contract-size", {"symbol": symbol, "contract_size": "1"})
+            # Back to 1 USD in a halt too: set without one, a sell the daemon sized at 0.5 USD
+            # a contract just before the change was matched at 1 USD, 43,429 USD against
+            # max_order_usd 25,000 (seed 1, cycle 189).
+            halt = venue.running.state.faults.add(
+                Fault(FaultKind.MAINTENANCE, path=CREATE, count=2)
+            )
+            engine.set_contract_size(symbol, D(1))
+            booked[halt.fault_id] = halt.count
 
         return back
     if nudge is not None:  # after the fault is booked: the target moves, an order meets it
