@@ -39,6 +39,7 @@ from bot.backtest.data import MarketData, choose_funding
 from bot.backtest.decision import BandCheck, MarginInputs, RuleBook, in_band, in_band_totals
 from bot.backtest.estimates import Estimates
 from bot.backtest.funding import FundingPlan
+from bot.backtest.skip import QuietPlan, quiet_window, record_quiet
 from bot.backtest.snapshot import Change, SnapshotReader
 from bot.backtest.wallets import MarginCheck, WalletState
 from bot.config.models import Config, SimConfig
@@ -72,6 +73,7 @@ class BacktestOptions:
     start: datetime | None = None
     end: datetime | None = None
     funding: Mapping[str, str] = field(default_factory=dict)
+    skip_ahead: bool = True  # record certainly quiet ticks without judging them (``.skip``)
 
 
 def sim_config(config: Config) -> SimConfig:
@@ -201,6 +203,8 @@ class Replay:
         self._valued: list[str] = []
         self._next_settlement = 0  # epoch s of the next funding grid instant
         self._setup_books()
+        self._quiet_plan: QuietPlan | None = None  # the test of the next quiet ticks
+        self._window = quiet_window(self, options.skip_ahead)
 
     def _period(self, options: BacktestOptions) -> tuple[int, int]:
         feed = self.market.feed
@@ -312,6 +316,11 @@ class Replay:
 
     def _tick(self, tick: int, change: Change) -> bool:
         now = self.sim.now
+        plan = self._quiet_plan
+        if plan is not None and change == "none" and plan.quiet(tick):  # ``.skip``
+            record_quiet(self)
+            return False
+        self._quiet_plan = None
         snapshot = self.reader.read(self.book.instruments(self.reader.markets, now), change, now)
         estimates = self.estimates
         if estimates.needed:
@@ -327,8 +336,11 @@ class Replay:
         if check is not None:  # plain ratio rules: no targets built, no events, no states
             self._record((), check.outside, check.quiet, change != "none")
             if check.quiet:
+                steady = check.owned == self.owned and not check.shortfall
                 self._skip(snapshot, check, tick)
                 self.states = {}
+                if steady and self._window is not None and not estimates.needed:
+                    self._quiet_plan = self._window.plan(self, snapshot, margin.states)
                 return False
         else:
             exposure = self.book.exposures(snapshot, self._valued)

@@ -119,6 +119,16 @@ class SnapshotReader:
         )
 
     @property
+    def instruments(self) -> tuple[str, ...]:
+        """The instruments of the last read."""
+        return self._instruments
+
+    @property
+    def open_terms(self) -> list[PnlTerms]:
+        """Every open position with its PnL constants (``_pnl_terms``), as of the last read."""
+        return self._pnl_terms
+
+    @property
     def coin_key(self) -> tuple[tuple[str, ...], frozenset[str]]:
         """Changes whenever the coins valued or priced may change (instruments, funded wallets)."""
         return self._coin_key
