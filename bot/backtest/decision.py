@@ -533,7 +533,7 @@ class _Pass:
             # (market, signed, long?, USD per contract, slack, float(signed), margin coin)
             known = _HELD.get(symbol)
             if known is None or known[1] is not signed or known[0] is not market:
-                known = _HELD[symbol] = _held_constants(symbol, market, signed)
+                known = _HELD[symbol] = held_constants(symbol, market, signed)
             # a long on a targeted instrument (the planner closes it), or a symbol it cannot value
             if known[2] or market is None:
                 return NOT_QUIET
@@ -800,7 +800,7 @@ Known = tuple[Market | None, Decimal, bool, float, float, float, str | None]
 _HELD: dict[str, Known] = {}
 
 
-def _held_constants(symbol: str, market: Market | None, signed: Decimal) -> Known:
+def held_constants(symbol: str, market: Market | None, signed: Decimal) -> Known:
     """What ``_Pass`` derives from a symbol's market and signed holding (both immutable, so
     cached by identity): ``_constants``, ``float(signed)``, and the margin coin whose wallet
     carries the symbol (active inverse markets; None otherwise)."""

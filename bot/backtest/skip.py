@@ -32,8 +32,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import numpy.typing as npt
 
-from bot.backtest.decision import _held_constants
-from bot.backtest.wallets import SLACK, MarginCheck, WalletState, _capacity
+from bot.backtest.decision import held_constants
+from bot.backtest.wallets import SLACK, MarginCheck, WalletState, wallet_capacity
 from bot.core.types import Snapshot
 from bot.sim.params import STABLECOINS
 from bot.sim.series import Series
@@ -179,7 +179,7 @@ class QuietWindow:
             signed = held.get(symbol, ZERO)
             if listed is None or not listed.is_inverse or not listed.active or signed > 0:
                 return None
-            known = _held_constants(symbol, listed, signed)
+            known = held_constants(symbol, listed, signed)
             coin = known[6]
             if not known[3] or coin is None:
                 return None
@@ -268,7 +268,9 @@ class QuietPlan:
         for (state, prices), usd in zip(self.coins, wanted, strict=True):
             price = prices[tick]
             tol = SLACK * (state.size * price * c.amplification + state.face + usd) + 1e-6
-            capacity = _capacity(state, price, c.leverage, c.fee, c.maintenance, c.rise, c.cross)
+            capacity = wallet_capacity(
+                state, price, c.leverage, c.fee, c.maintenance, c.rise, c.cross
+            )
             if not (usd + 2 * tol) * (1 + MARGIN) + 1e-3 < capacity:
                 return False
         return True

@@ -182,7 +182,7 @@ class MarginCheck:
         """``bot.core.margin.carry_capacity`` in float (USD)."""
         if state is None:
             return 0.0
-        return _capacity(
+        return wallet_capacity(
             state, price, self.leverage, self.fee, self.maintenance, self.rise, self.cross
         )
 
@@ -231,7 +231,7 @@ class MarginCheck:
             if state is None or state.exact_only:
                 return margin_caps(totals, snapshot, self.terms)
             tol = SLACK * (state.size * price * amplification + state.face + usd) + 1e-6
-            capacity = _capacity(state, price, leverage, fee, maintenance, rise, cross)
+            capacity = wallet_capacity(state, price, leverage, fee, maintenance, rise, cross)
             if not usd + tol < capacity:  # not clearly carried: margin_caps decides
                 return margin_caps(totals, snapshot, self.terms)
         return None
@@ -319,7 +319,7 @@ class MarginCheck:
         return top_up, release
 
 
-def _capacity(
+def wallet_capacity(
     state: WalletState,
     price: float,
     leverage: float,

@@ -172,6 +172,43 @@ def refused(
     )
 
 
+def accepted(
+    beta: float,
+    rho: float,
+    var_asset: float,
+    var_hedge: float,
+    effective_n: float,
+    *,
+    n: int,
+    window: int,
+    method: Method,
+    half_life: float | None,
+    horizon_seconds: int,
+    start: datetime | None,
+    end: datetime | None,
+    now: datetime,
+) -> BetaEstimate:
+    """An ok estimate: β and ρ with the standard error and the per-bar deviations the
+    fee-aware band weighs, from the window's variances (return units squared)."""
+    return BetaEstimate(
+        state="ok",
+        beta=beta,
+        rho=rho,
+        n=n,
+        window=window,
+        method=method,
+        half_life=half_life,
+        horizon_seconds=horizon_seconds,
+        data_start=start,
+        data_end=end,
+        estimated_at=now,
+        effective_n=effective_n,
+        beta_se=beta_standard_error(beta, rho, var_asset, var_hedge, effective_n),
+        sd_asset=math.sqrt(var_asset),
+        sd_hedge=math.sqrt(var_hedge),
+    )
+
+
 def ols_estimate(
     n: int,
     sums: Sums | None,
@@ -202,23 +239,20 @@ def ols_estimate(
             now=now,
         )
     beta, rho, var_a, var_b = moments
-    effective_n = float(n)
-    return BetaEstimate(
-        state="ok",
-        beta=beta,
-        rho=rho,
+    return accepted(
+        beta,
+        rho,
+        var_a,
+        var_b,
+        float(n),
         n=n,
         window=window,
         method="ols",
         half_life=None,
         horizon_seconds=horizon_seconds,
-        data_start=start,
-        data_end=end,
-        estimated_at=now,
-        effective_n=effective_n,
-        beta_se=beta_standard_error(beta, rho, var_a, var_b, effective_n),
-        sd_asset=math.sqrt(var_a),
-        sd_hedge=math.sqrt(var_b),
+        start=start,
+        end=end,
+        now=now,
     )
 
 
@@ -278,22 +312,20 @@ def estimate_from_returns(
         )
     beta = cov / var_b
     rho = max(-1.0, min(1.0, cov / math.sqrt(var_a * var_b)))
-    return BetaEstimate(
-        state="ok",
-        beta=beta,
-        rho=rho,
+    return accepted(
+        beta,
+        rho,
+        var_a,
+        var_b,
+        effective_n,
         n=n,
         window=window,
         method=method,
         half_life=half_life,
         horizon_seconds=horizon,
-        data_start=start,
-        data_end=end,
-        estimated_at=now,
-        effective_n=effective_n,
-        beta_se=beta_standard_error(beta, rho, var_a, var_b, effective_n),
-        sd_asset=math.sqrt(var_a),
-        sd_hedge=math.sqrt(var_b),
+        start=start,
+        end=end,
+        now=now,
     )
 
 
