@@ -85,6 +85,12 @@ class LazyBetas(Mapping[BetaKey, BetaEstimate]):
         entry = self._entries.get(key)
         return None if entry is None else entry.at
 
+    def known(self, key: BetaKey) -> BetaEstimate | None:
+        """``key``'s estimate if it was computed (read) since it last fell due, else None;
+        never computes one (a read counts in ``computed``)."""
+        entry = self._entries.get(key)
+        return None if entry is None else entry.estimate
+
     def __getitem__(self, key: BetaKey) -> BetaEstimate:
         entry = self._entries[key]  # KeyError: never scheduled
         if entry.estimate is None:
@@ -133,6 +139,12 @@ class Estimates:
     @property
     def needed(self) -> bool:
         return bool(self.beta_requests or self.vol_requests)
+
+    @property
+    def next_beta_due(self) -> datetime | None:
+        """No β falls due before this instant (None: no β scheduled yet, or none requested);
+        a tick before it that skipped ``refresh`` would have changed nothing."""
+        return self._next_beta
 
     def refresh(self, now: datetime) -> None:
         """Re-estimate every due β and volatility (see the module docstring)."""

@@ -39,13 +39,20 @@ from bot.backtest.data import MarketData, choose_funding
 from bot.backtest.decision import BandCheck, MarginInputs, RuleBook, in_band, in_band_totals
 from bot.backtest.estimates import Estimates
 from bot.backtest.funding import FundingPlan
-from bot.backtest.skip import QuietPlan, quiet_window, record_quiet
+from bot.backtest.skip import QuietPlan, plain_terms, quiet_window, record_quiet, steady_terms
 from bot.backtest.snapshot import Change, SnapshotReader
 from bot.backtest.wallets import MarginCheck, WalletState
 from bot.config.models import Config, SimConfig
 from bot.core.planner import PlannerSettings
 from bot.core.risk import price_disagreement, screen_orders
-from bot.core.types import HedgeTarget, OrderRequest, Ownership, PlannedOrder, Snapshot
+from bot.core.types import (
+    Exposure,
+    HedgeTarget,
+    OrderRequest,
+    Ownership,
+    PlannedOrder,
+    Snapshot,
+)
 from bot.daemon.collateral import collateral_settings
 from bot.daemon.decide import Decision, decide, valued_assets
 from bot.sim.engine import SimExchange
@@ -54,6 +61,7 @@ from bot.sim.params import STABLECOINS, SimParams
 from bot.sim.series import from_epoch, to_epoch
 from strategies import build_rule
 from strategies.base import HedgeRule, InstrumentListing, RuleInputs, collect_requests
+from strategies.book import BookResult
 from strategies.state import RuleState
 
 Progress = Callable[[int, int], None]  # (ticks done, ticks in total)
@@ -318,7 +326,7 @@ class Replay:
         now = self.sim.now
         plan = self._quiet_plan
         if plan is not None and change == "none" and plan.quiet(tick):  # ``.skip``
-            record_quiet(self)
+            record_quiet(self, plan)
             return False
         self._quiet_plan = None
         snapshot = self.reader.read(self.book.instruments(self.reader.markets, now), change, now)
@@ -332,23 +340,49 @@ class Replay:
         margin.states = self.reader.wallet_states(self.terms.leverage)
         margin.prices = self.reader.prices_f
         margin.usage = self.usage.usage(self.sim.now_ms // 1000)
+        if plan is not None and change == "balances" and self._settled_quiet(plan, snapshot, tick):
+            return False
+        return self._judge(tick, change, snapshot, margin)
+
+    def _settled_quiet(self, plan: QuietPlan, snapshot: Snapshot, tick: int) -> bool:
+        """A tick after funding settlements only, inside a window: with the balances read
+        again, the window's terms (the rules' factors stay: they do not depend on balances)
+        make a new plan; when it finds this tick quiet, the tick is recorded as the full path
+        records a quiet one (the account changed: its shorts and wallets too) and the window
+        goes on with the new plan."""
+        window = self._window
+        if window is None or not plan.terms[4]:
+            return False
+        renewed = window.plan(self, snapshot, self._margin.states, plan.terms)
+        if renewed is None or not renewed.quiet(tick):
+            return False
+        window.settled += 1
+        self._record((), False, True, True)
+        if plan.terms[3]:
+            self.activity.events.update(plan.terms[3])
+        self.recording.shortfall.append(False)
+        self._quiet_plan = renewed
+        return True
+
+    def _judge(self, tick: int, change: Change, snapshot: Snapshot, margin: MarginInputs) -> bool:
+        """The tick's band check, and ``decide()`` with its orders when it is not quiet (the
+        module docstring's steps 2 and 3). True when an order went out or a coin moved."""
         check = self._plain_check(snapshot, margin)
         if check is not None:  # plain ratio rules: no targets built, no events, no states
             self._record((), check.outside, check.quiet, change != "none")
             if check.quiet:
-                steady = check.owned == self.owned and not check.shortfall
-                self._skip(snapshot, check, tick)
+                steady = self._skip(snapshot, check, tick)
                 self.states = {}
-                if steady and self._window is not None and not estimates.needed:
-                    self._quiet_plan = self._window.plan(self, snapshot, margin.states)
+                if steady:
+                    self._open_window(snapshot, margin.states, None)
                 return False
         else:
             exposure = self.book.exposures(snapshot, self._valued)
             inputs = RuleInputs.from_snapshot(
                 snapshot,
                 exposure,
-                betas=estimates.betas.view(),
-                realized_vol=estimates.vols,
+                betas=self.estimates.betas.view(),
+                realized_vol=self.estimates.vols,
                 states=self.states,
             )
             book = self.book.evaluate(inputs)
@@ -364,7 +398,8 @@ class Replay:
             for kind in {event.kind for event in book.events}:
                 self.activity.events[kind] += 1
             if check.quiet:
-                self._skip(snapshot, check, tick)
+                if self._skip(snapshot, check, tick):
+                    self._open_window(snapshot, margin.states, (book, exposure))
                 self.states = dict(book.states)
                 return False
         snapshot = self.reader.with_tickers(snapshot)
@@ -373,19 +408,7 @@ class Replay:
         self.owned = decision.plan.owned
         self.recording.shortfall.append(bool(decision.plan.shortfalls))
         self.activity.decisions += 1
-        unfunded: dict[str, str] = {}
-        moved = False
-        if decision.collateral.actions:
-            outcome = execute_actions(self.sim, decision.collateral.actions)
-            for done in outcome.done:
-                self.usage.add(done)
-            self.activity.collateral.extend(outcome.done)
-            moved = outcome.changed
-            unfunded = {  # as the daemon's tick: increases wait, reductions go out
-                symbol: UNFUNDED
-                for symbol, market in snapshot.markets.items()
-                if market.is_inverse and market.settle in outcome.failed_coins
-            }
+        unfunded, moved = self._move_collateral(decision, snapshot)
         tickers = snapshot.tickers  # screen_orders reads the slippage of the orders' symbols
         ordered = {order.symbol for order in decision.plan.orders}
         screened = screen_orders(
@@ -405,6 +428,50 @@ class Replay:
             self._send(order)
         return bool(screened.allowed) or moved
 
+    def ticks_before(self, instant_s: int) -> int:
+        """The number of ticks of the run that come before epoch second ``instant_s`` (tick
+        ``k`` is at ``start_s + k × step_s``)."""
+        return max(0, -(-(instant_s - self.start_s) // self.step_s))
+
+    def _open_window(
+        self,
+        snapshot: Snapshot,
+        states: Mapping[str, WalletState],
+        judged: tuple[BookResult, Mapping[str, Exposure]] | None,
+    ) -> None:
+        """After a quiet tick with ``owned`` unchanged and no shortfall: the test of the next
+        ticks (``.skip``), for plain ratio rules (``judged`` None) or for the rules the
+        general path evaluated (its result and exposures; ``self.states`` still the ones it
+        was given), when their answers are steady."""
+        window = self._window
+        if window is None:
+            return
+        if judged is None:
+            terms = plain_terms(self)
+        else:
+            terms = steady_terms(self, judged[0], judged[1], self.states)
+        if terms is not None:
+            self._quiet_plan = window.plan(self, snapshot, states, terms)
+
+    def _move_collateral(
+        self, decision: Decision, snapshot: Snapshot
+    ) -> tuple[dict[str, str], bool]:
+        """Run the decision's collateral actions on the engine: the symbols whose increases
+        must wait (their coin's funding failed, as the daemon's tick holds them) and whether
+        any coin moved."""
+        if not decision.collateral.actions:
+            return {}, False
+        outcome = execute_actions(self.sim, decision.collateral.actions)
+        for done in outcome.done:
+            self.usage.add(done)
+        self.activity.collateral.extend(outcome.done)
+        unfunded = {  # as the daemon's tick: increases wait, reductions go out
+            symbol: UNFUNDED
+            for symbol, market in snapshot.markets.items()
+            if market.is_inverse and market.settle in outcome.failed_coins
+        }
+        return unfunded, outcome.changed
+
     def _decide(self, snapshot: Snapshot, tick: int, rules: Sequence[HedgeRule]) -> Decision:
         """``decide()`` on the tick's snapshot (with tickers) and the replay's inputs; ``rules``:
         the rules, or the book's ``recalling`` (the same answers, this tick's already known)."""
@@ -423,12 +490,15 @@ class Replay:
             owned=self.owned,
         )
 
-    def _skip(self, snapshot: Snapshot, check: BandCheck, tick: int) -> None:
+    def _skip(self, snapshot: Snapshot, check: BandCheck, tick: int) -> bool:
         """A tick without a decision (``snapshot``: its snapshot, without tickers; ``tick``:
-        its number): keep what its plan would have said."""
+        its number): keep what its plan would have said. True when that is steady: the same
+        ``owned`` as before and no shortfall (the condition for a window, ``.skip``)."""
+        steady = check.owned == self.owned and not check.shortfall
         if check.owned is not None:
             self.owned = check.owned
         self.recording.shortfall.append(check.shortfall)
+        return steady
 
     def _plain_check(self, snapshot: Snapshot, margin: MarginInputs) -> BandCheck | None:
         """``in_band`` of the book's targets when every rule is a plain ratio rule

@@ -119,6 +119,12 @@ class SnapshotReader:
         )
 
     @property
+    def funding_until(self) -> int:
+        """Epoch s at which the funding rates a decision sees next change (the next funding
+        grid instant); the last read's hold until then."""
+        return self._funding_until
+
+    @property
     def instruments(self) -> tuple[str, ...]:
         """The instruments of the last read."""
         return self._instruments

@@ -22,6 +22,7 @@ import pytest
 from bot.backtest import BacktestOptions, MarketData, load_for
 from bot.backtest.result import summarize
 from bot.backtest.runner import Replay
+from bot.backtest.skip import QuietWindow
 from bot.config.loader import load_config
 from bot.config.models import Config
 from tests.backtest.helpers import REPO, sim_config, utc, write_binance_funding, write_candles
@@ -47,6 +48,12 @@ def outcome(config: Config, market: MarketData, options: BacktestOptions) -> tup
 
 def assert_same(config: Config, market: MarketData, options: BacktestOptions) -> int:
     """Both runs equal; the number of ticks the skip-ahead recorded without judging them."""
+    window = same_window(config, market, options)
+    return 0 if window is None else window.skipped
+
+
+def same_window(config: Config, market: MarketData, options: BacktestOptions) -> QuietWindow | None:
+    """Both runs equal; the skip-ahead's window (its counts), None if it had none."""
     full, _ = outcome(config, market, dataclasses.replace(options, skip_ahead=False))
     fast, replay = outcome(config, market, dataclasses.replace(options, skip_ahead=True))
     assert full.keys() == fast.keys()
@@ -55,7 +62,7 @@ def assert_same(config: Config, market: MarketData, options: BacktestOptions) ->
     # the predictor indexes its prices by tick: tick i is at start + i × step
     times = replay.recording.times
     assert times == [replay.start_s + i * replay.step_s for i in range(len(times))]
-    return 0 if replay._window is None else replay._window.skipped
+    return replay._window
 
 
 def same(a: object, b: object) -> bool:
@@ -161,14 +168,140 @@ def test_generated_paths(tmp_path: Path, shape: str, band: str, seed: int) -> No
         assert skipped > 100  # the skip-ahead was exercised
 
 
-def test_no_window_without_plain_rules(tmp_path: Path) -> None:
+def follower(seed: int, hours: int, start: float) -> list[str]:
+    """A coin moving with BTC's ``walk(seed, ...)`` and ETH's ``walk(seed + 2, ...)`` (β about
+    1.2 and 0.5) plus noise of its own whose size changes over time: ρ with either proxy
+    wanders through the gates' floors."""
+    rng = np.random.default_rng(seed)
+    btc = rng.normal(0.0, 0.006, hours)
+    eth = np.random.default_rng(seed + 2).normal(0.0, 0.007, hours)
+    own = np.random.default_rng(seed + 5).normal(0.0, 1.0, hours)
+    noise = own * 0.004 * (1.5 + np.sin(np.arange(hours) / 90.0))
+    steps = 1.2 * btc + 0.5 * eth + noise
+    return [f"{start * math.exp(x):.6g}" for x in np.cumsum(steps)]
+
+
+BETA_BOOKS = {
+    "fixed proxy": "  - {kind: beta, asset: SOL, ratio: 1, hedge_with: BTC}",
+    "daily proxy and own": (
+        "  - {asset: BTC, ratio: 1}\n"
+        "  - {kind: beta, asset: SOL, ratio: 0.7, hedge_with: BTC, estimator: {interval: 1h,"
+        " aggregate_to: 1d, window: 30, refresh_minutes: 1440, max_age_hours: 72}}"
+    ),
+    "auto proxy": (
+        "  - {asset: BTC, ratio: 1}\n  - {asset: ETH, ratio: 1}\n"
+        "  - {kind: beta, asset: SOL, ratio: 0.8, rho_floor: 0.3,"
+        " estimator: {interval: 1h, window: 200, refresh_minutes: 300, max_age_hours: 6}}"
+    ),
+    "auto proxy, gate": (
+        "  - {asset: BTC, ratio: 1}\n  - {asset: ETH, ratio: 1}\n"
+        "  - {kind: beta, asset: SOL, ratio: 0.8, rho_floor: 0.9, rho_taper: 0.1,"
+        " rho_breakdown_hours: 7,"
+        " estimator: {interval: 1h, window: 48, refresh_minutes: 300, max_age_hours: 6}}"
+    ),
+}
+
+
+@pytest.mark.parametrize("book", sorted(BETA_BOOKS))
+@pytest.mark.parametrize("seed", [3, 4])
+def test_beta_rules_on_generated_paths(tmp_path: Path, book: str, seed: int) -> None:
+    """``kind: beta`` rules, a proxy sharing the BTC perp with BTC's own rule: the window
+    holds while the rules' answers are steady (no β due, no β too old, the same states) and
+    survives funding settlements; β refreshed hourly, daily, or chosen among proxies."""
+    hours = 1200
+    data = tmp_path / "data"
+    data.mkdir()
+    write_candles(data, "BTC", START, walk(seed, hours, 40_000, 0.006))
+    write_candles(data, "ETH", START, walk(seed + 2, hours, 2_000, 0.007))
+    write_candles(data, "SOL", START, follower(seed, hours, 100))
+    settlements = [(START + timedelta(hours=8 * i), "0.0004") for i in range(hours // 8)]
+    write_binance_funding(data, "BTC", settlements)
+    config = sim_config(
+        rules=BETA_BOOKS[book],
+        spot="{SOL: 300, BTC: 0.3}",
+        margin="{BTC: 2, ETH: 20}" if book.startswith("auto") else "{BTC: 2}",
+        band="0.03",
+        extra_sim="    inverse_perps: [BTC, ETH]" if book.startswith("auto") else "",
+    )
+    options = BacktestOptions(funding={"BTC": "binance_usdm"})
+    market = load_for([config], data, options)
+    window = same_window(config, market, options)
+    assert window is not None
+    print(book, seed, window.skipped, window.settled)
+    if book != "fixed proxy":  # (β hourly: due at every tick)
+        assert window.skipped > 300  # the window held between the refreshes
+        assert window.settled > 20  # and past funding settlements
+
+
+def test_bench_beta_book_on_real_data(tmp_path: Path) -> None:
+    """The bench's beta book: BTC and ETH on their own perps, eight coins β-adjusted on the
+    BTC perp with a daily OLS β, a year of hourly candles with Binance funding."""
+    sys.path.insert(0, str(REPO / "bench"))
+    import backtest_bench as bench
+
+    require(SHARED_DATA / "spot_1h")
+    bench.write_hourly(SHARED_DATA, tmp_path / "hourly")
+    config = bench.config(bench.TEN, "0.05", "beta")
+    market = load_for([config], tmp_path / "hourly")
+    window = same_window(config, market, BacktestOptions())
+    assert window is not None
+    assert window.skipped > 5000  # of 8,761 ticks
+    assert window.settled > 500  # of 1,095 funding settlements
+
+
+def test_bench_funding_book_on_real_data(tmp_path: Path) -> None:
+    """The bench's funding book: every coin on its own perp through ``kind: beta`` with a
+    funding modifier (its breach and calm clocks, the rates changing at each settlement),
+    a year of hourly candles with Binance funding."""
+    sys.path.insert(0, str(REPO / "bench"))
+    import backtest_bench as bench
+
+    require(SHARED_DATA / "spot_1h")
+    bench.write_hourly(SHARED_DATA, tmp_path / "hourly")
+    config = bench.config(bench.TEN, "0.05", "funding")
+    market = load_for([config], tmp_path / "hourly")
+    window = same_window(config, market, BacktestOptions())
+    assert window is not None
+    assert window.skipped > 5000  # of 8,761 ticks
+    assert window.settled == 0  # a funding modifier reads the new rates at each settlement
+
+
+@pytest.mark.parametrize("after", [1, 5])
+def test_funding_modifier_clocks(tmp_path: Path, after: int) -> None:
+    """A funding modifier whose breach and calm last ``after`` hours before it acts, on rates
+    that swing across both thresholds every few settlements: each clock runs out between two
+    settlements (5 hours) or at the next tick (1 hour)."""
+    hours = 900
+    data = tmp_path / "data"
+    data.mkdir()
+    write_candles(data, "BTC", START, walk(5, hours, 40_000, 0.004))
+    rates = ("0.0003", "0.0002", "-0.0001", "0.00001", "0.0004", "0.0003", "0.0001")
+    settlements = [(START + timedelta(hours=8 * i), rates[i % 7]) for i in range(hours // 8)]
+    write_binance_funding(data, "BTC", settlements)
+    config = sim_config(
+        rules="  - {kind: beta, asset: BTC, ratio: 1, hedge_with: BTC, funding_modifier: {"
+        f"max_cost_annualized: 0.1, after_hours: {after}, restore_below_annualized: 0.02,"
+        f" restore_after_hours: {after}, floor_ratio: 0.2}}}}",
+        spot="{BTC: 1}",
+        margin="{BTC: 1}",
+    )
+    options = BacktestOptions(funding={"BTC": "binance_usdm"})
+    market = load_for([config], data, options)
+    window = same_window(config, market, options)
+    assert window is not None
+    assert window.skipped > 200
+
+
+def test_no_window_for_rules_with_activation_windows(tmp_path: Path) -> None:
+    """Activation windows and a volatility trigger act at instants the rule does not keep in
+    its state: no tick is skipped."""
     data = tmp_path / "data"
     data.mkdir()
     write_candles(data, "BTC", START, walk(3, 200, 40_000, 0.01))
-    write_candles(data, "SOL", START, walk(4, 200, 100, 0.02))
     config = sim_config(
-        rules="  - {kind: beta, asset: SOL, ratio: 1, hedge_with: BTC}",
-        spot="{SOL: 100}",
+        rules="  - {kind: beta, asset: BTC, ratio: 1, hedge_with: BTC,"
+        " windows: [{every: daily, at: '08:00', duration_hours: 12}]}",
+        spot="{BTC: 1}",
         margin="{BTC: 1}",
     )
     market = load_for([config], data)
