@@ -31,8 +31,11 @@ from bot.sim.errors import ReplayDataError
 from bot.sim.series import (
     HEADER,
     MAX_CANDLE_MOVE,
+    DecimalColumn,
     Gap,
     Series,
+    SideColumns,
+    appending,
     check_move,
     from_epoch,
     load_series,
@@ -78,8 +81,12 @@ def _fast_series(text: str, coin: str, step: int) -> Series | None:
 
     The body is split on commas and newlines in one go and read as six interleaved columns; a
     row with a missing or extra cell shifts a timestamp into a number column (or the reverse),
-    which the type checks below refuse, so such a file goes to the strict loader."""
-    if "\r" in text or '"' in text:
+    which the type checks below refuse, so such a file goes to the strict loader. Only closes
+    become Decimals here; open, high, low and volume stay texts until first read
+    (``DecimalColumn``)."""
+    if "\r" in text or '"' in text or "_" in text or not text.isascii():
+        # ASCII without underscores: every text float() reads as finite, Decimal() reads too, so
+        # the columns left as texts (DecimalColumn) cannot fail when read later.
         return None
     header, _, body = text.partition("\n")
     body = body.removesuffix("\n")
@@ -105,11 +112,11 @@ def _fast_series(text: str, coin: str, step: int) -> Series | None:
         return None
     if np.any(opens % step) or np.any(np.diff(opens) <= 0):
         return None
-    decimals = [list(map(Decimal, col)) for col in columns]
-    if not _ohlc_consistent(o, h, lo, c, decimals):
+    if not _ohlc_consistent(o, h, lo, c, columns):
         return None
     series = Series(coin=coin, step=step, opens=opens.tolist())
-    series.open, series.high, series.low, series.close, series.volume = decimals
+    series.open, series.high, series.low, _, series.volume = map(DecimalColumn, columns)
+    series.close = list(map(Decimal, columns[3]))
     holes = np.flatnonzero(np.diff(opens) > step).tolist()
     series.gaps = [
         Gap(coin, from_epoch(series.opens[i]), from_epoch(series.opens[i + 1])) for i in holes
@@ -131,10 +138,19 @@ def _moves_sane(
 
 def canonical_epochs(stamps: list[str]) -> npt.NDArray[np.int64] | None:
     """Epoch seconds of ``YYYY-MM-DDTHH:MM:SSZ`` stamps; None for any other form."""
-    if any(len(s) != _CANONICAL_TS_LEN or s[-1] != "Z" or s[10] != "T" for s in stamps):
+    if not stamps:
+        return np.zeros(0, dtype=np.int64)
+    texts = np.array(stamps)
+    # Checked on the code points: all 20 long (numpy pads shorter ones with NULs, so position 19
+    # is "Z" only when a stamp is that long), with "T" at 10 and "Z" at 19, and no NUL inside
+    # (numpy's date parser would stop there, where Python's strings go on).
+    if texts.dtype != np.dtype(f"<U{_CANONICAL_TS_LEN}"):
+        return None
+    codes = texts.view(np.uint32).reshape(len(stamps), _CANONICAL_TS_LEN)
+    if np.any(codes[:, 10] != ord("T")) or np.any(codes[:, -1] != ord("Z")) or not codes.all():
         return None
     try:
-        parsed = np.array([s[:-1] for s in stamps], dtype="datetime64[s]")
+        parsed = texts.astype(f"<U{_CANONICAL_TS_LEN - 1}").astype("datetime64[s]")  # no "Z"
     except ValueError:
         return None
     epochs: npt.NDArray[np.int64] = parsed.astype(np.int64)
@@ -146,16 +162,17 @@ def _ohlc_consistent(
     h: npt.NDArray[np.float64],
     lo: npt.NDArray[np.float64],
     c: npt.NDArray[np.float64],
-    decimals: list[list[Decimal]],
+    texts: list[list[str]],
 ) -> bool:
     """low <= min(open, close) and high >= max(open, close), exactly: floats decide the clear
-    cases, Decimals the rows where the floats tie."""
+    cases, Decimals of the texts (open, high, low, close, volume) the rows where floats tie."""
     low_ref, high_ref = np.minimum(o, c), np.maximum(o, c)
     if np.any(lo > low_ref) or np.any(h < high_ref):
         return False
-    do, dh, dl, dc, _ = decimals
+    to, th, tl, tc, _ = texts
     for i in np.flatnonzero((lo == low_ref) | (h == high_ref)).tolist():
-        if dl[i] > min(do[i], dc[i]) or dh[i] < max(do[i], dc[i]):
+        do, dh, dl, dc = Decimal(to[i]), Decimal(th[i]), Decimal(tl[i]), Decimal(tc[i])
+        if dl > min(do, dc) or dh < max(do, dc):
             return False
     return True
 
@@ -183,15 +200,16 @@ def deribit_index_series(paths: Sequence[Path]) -> Series:
     """BTC 1h candles from the Deribit index column of one or more consecutive files (parts, in
     name order); see the module docstring."""
     series = Series(coin="BTC", step=HOUR)
+    side = appending(series)
     for path in sorted(paths):
-        _add_deribit_candles(series, path)
+        _add_deribit_candles(series, side, path)
     if not series.opens:
         raise ReplayDataError(", ".join(map(str, paths)), None, "no index prices")
     series.build_slots()
     return series
 
 
-def _add_deribit_candles(series: Series, path: Path) -> None:
+def _add_deribit_candles(series: Series, side: SideColumns, path: Path) -> None:
     where = str(path)
     parsed, _ = deribit_rows(path)
     for stamp, line, row in parsed:
@@ -209,8 +227,8 @@ def _add_deribit_candles(series: Series, path: Path) -> None:
             if opened - last > HOUR:
                 series.gaps.append(Gap("BTC", from_epoch(last), from_epoch(opened)))
         series.opens.append(opened)
-        series.open.append(previous)
-        series.high.append(high)
-        series.low.append(low)
+        side.open.append(previous)
+        side.high.append(high)
+        side.low.append(low)
         series.close.append(close)
-        series.volume.append(ZERO)
+        side.volume.append(ZERO)

@@ -34,6 +34,8 @@ from functools import reduce
 from pathlib import Path
 from typing import Literal
 
+import numpy as np
+
 from bot.backtest.candles import canonical_epochs, deribit_rows, read_text
 from bot.backtest.parsing import HOUR, hour_epoch, number, rows, utc_epoch
 from bot.core.types import FundingRate
@@ -99,8 +101,18 @@ def load_history(source: FundingSource, coin: str, paths: Iterable[Path]) -> Fun
     intervals: list[int | None] = []
     ordered = tuple(sorted(paths))
     for path in ordered:
-        parse = {"binance_usdm": _binance, "bitmex": _bitmex, "deribit": _deribit}[source]
-        for line, at, rate, hours in parse(path, coin):
+        if source == "binance_usdm":
+            text = read_text(path)
+            columns = _binance_columns(text, coin)
+            if columns is not None and _clearly_valid(columns, times[-1] if times else None):
+                times.extend(columns[0])
+                rates.extend(columns[1])
+                intervals.extend([None] * len(columns[0]))
+                continue
+            parsed = _binance_rows(path, text, coin, columns)
+        else:
+            parsed = {"bitmex": _bitmex, "deribit": _deribit}[source](path, coin)
+        for line, at, rate, hours in parsed:
             if times and at <= times[-1]:
                 problem = "duplicate" if at == times[-1] else "out-of-order"
                 raise ReplayDataError(str(path), line, f"{problem} settlement {from_epoch(at)}")
@@ -116,17 +128,35 @@ def load_history(source: FundingSource, coin: str, paths: Iterable[Path]) -> Fun
     )
 
 
+def _clearly_valid(columns: tuple[list[int], list[Decimal]], previous: int | None) -> bool:
+    """Whether one file's settlements (epoch s, rates) pass ``load_history``'s row checks, decided
+    in bulk: times strictly increasing (after ``previous``, the prior part's last) and every
+    |rate| < 1 as a float. Rounding to float is monotonic, so a rate above 1 never reads below 1;
+    a float at exactly 1 is left to the exact per-row check, which then names the line."""
+    times, rates = columns
+    epochs = np.array(times, dtype=np.int64)
+    if previous is not None and epochs.size and epochs[0] <= previous:
+        return False
+    floats = np.fromiter(map(float, rates), dtype=np.float64, count=len(rates))
+    return bool(np.all(np.diff(epochs) > 0) and np.all(np.abs(floats) < 1))
+
+
 def _fill_intervals(times: list[int], given: list[int | None]) -> tuple[int, ...]:
-    """Each settlement's interval: as given, else the time since the previous (the first: to
-    the next; a lone settlement: 8 h)."""
+    """Each settlement's interval in hours: as given, else the time since the previous (the
+    first: to the next; a lone settlement: 8 h); at least 1."""
+    if given.count(None) == len(given) and len(times) > 1:
+        # No interval given (Binance): every one is a time difference, computed in bulk.
+        spans = np.diff(np.array(times, dtype=np.int64)) // HOUR
+        hours: list[int] = np.maximum(np.concatenate((spans[:1], spans)), 1).tolist()
+        return tuple(hours)
     out: list[int] = []
-    for i, hours in enumerate(given):
-        if hours is None:
+    for i, stated in enumerate(given):
+        if stated is None:
             if i:
-                hours = (times[i] - times[i - 1]) // HOUR
+                stated = (times[i] - times[i - 1]) // HOUR
             else:
-                hours = (times[1] - times[0]) // HOUR if len(times) > 1 else 8
-        out.append(max(hours, 1))
+                stated = (times[1] - times[0]) // HOUR if len(times) > 1 else 8
+        out.append(max(stated, 1))
     return tuple(out)
 
 
@@ -156,20 +186,27 @@ def _decimals(texts: list[str]) -> list[Decimal] | None:
         values = list(map(Decimal, texts))
     except InvalidOperation:
         return None
-    return values if all(v.is_finite() for v in values) else None
+    return values if all(map(Decimal.is_finite, values)) else None
 
 
-def _binance(path: Path, coin: str) -> Parsed:
-    where, symbol = str(path), f"{coin}USDT"
-    text = read_text(path)
+def _binance_columns(text: str, coin: str) -> tuple[list[int], list[Decimal]] | None:
+    """Settlement times (epoch s) and exact rates of a canonical Binance file, read in bulk; None
+    when the strict per-row parser must judge it."""
     fast = _fast_columns(text, "timestamp,symbol,funding_rate")
-    if fast is not None and all(s == symbol for s in fast[1][0]):
-        rates = _decimals(fast[1][1])
-        if rates is not None:
-            yield from (
-                (i + 2, at, r, None) for i, (at, r) in enumerate(zip(fast[0], rates, strict=True))
-            )
-            return
+    if fast is None or fast[1][0].count(f"{coin}USDT") != len(fast[1][0]):  # all this symbol
+        return None
+    rates = _decimals(fast[1][1])
+    return None if rates is None else (fast[0], rates)
+
+
+def _binance_rows(
+    path: Path, text: str, coin: str, columns: tuple[list[int], list[Decimal]] | None
+) -> Parsed:
+    """Rows of a Binance file: from ``columns`` when the bulk read took it, else strictly."""
+    if columns is not None:
+        yield from ((i + 2, at, r, None) for i, (at, r) in enumerate(zip(*columns, strict=True)))
+        return
+    where, symbol = str(path), f"{coin}USDT"
     for line, row in rows(text, where, ("timestamp", "symbol", "funding_rate")):
         if row[1] != symbol:
             raise ReplayDataError(where, line, f"symbol {row[1]!r}, expected {symbol!r}")

@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import csv
 import gzip
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import IO, NamedTuple
+from typing import IO, NamedTuple, overload
 
 from bot.core.bounds import MAX_PRICE_USD
 from bot.sim.errors import InvalidRequestError, ReplayDataError
@@ -45,22 +46,80 @@ class Gap(NamedTuple):
     to_open: datetime
 
 
+class DecimalColumn(Sequence[Decimal]):
+    """A read-only column of numbers held as their texts, each read as exactly ``Decimal(text)``:
+    one item on its own, the whole column (then kept) on the first slice, iteration or
+    comparison. The replay's hot path reads only closes, so a candle file's open, high, low and
+    volume are mostly never converted; the loader must have checked that every text is a finite
+    number. Equal to a list of the same Decimals, as a list column would be."""
+
+    __slots__ = ("_texts", "_values")
+
+    def __init__(self, texts: list[str]) -> None:
+        self._texts = texts
+        self._values: list[Decimal] | None = None
+
+    def _decimals(self) -> list[Decimal]:
+        if self._values is None:
+            self._values = list(map(Decimal, self._texts))
+            self._texts = []
+        return self._values
+
+    @overload
+    def __getitem__(self, index: int) -> Decimal: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[Decimal]: ...
+    def __getitem__(self, index: int | slice) -> Decimal | list[Decimal]:
+        if self._values is None and isinstance(index, int):
+            return Decimal(self._texts[index])  # one value (e.g. the first open): just that one
+        return self._decimals()[index]
+
+    def __len__(self) -> int:
+        return len(self._texts) if self._values is None else len(self._values)
+
+    def __iter__(self) -> Iterator[Decimal]:
+        return iter(self._decimals())
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, DecimalColumn):
+            return self._decimals() == other._decimals()
+        if isinstance(other, list):
+            return self._decimals() == other
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]  # equal to a list, so unhashable like one
+
+    def __repr__(self) -> str:
+        return repr(self._decimals())
+
+
+class SideColumns(NamedTuple):
+    """The open, high, low and volume lists a row-by-row loader appends to (see ``appending``)."""
+
+    open: list[Decimal]
+    high: list[Decimal]
+    low: list[Decimal]
+    volume: list[Decimal]
+
+
 @dataclass(slots=True)
 class Series:
     """Candles of one coin as parallel arrays (epoch seconds of the open time + OHLCV).
 
     ``slot[j]`` is the index of the latest candle opened at or before ``opens[0] + j * step``: it
-    turns "latest candle at or before t" into one subtraction and one list index.
+    turns "latest candle at or before t" into one subtraction and one list index. ``close`` is a
+    list (the hot path); the other columns are read-only sequences (lists, or ``DecimalColumn``
+    from the bulk loader, converted on first read).
     """
 
     coin: str
     step: int  # seconds per candle
     opens: list[int] = field(default_factory=list)
-    open: list[Decimal] = field(default_factory=list)
-    high: list[Decimal] = field(default_factory=list)
-    low: list[Decimal] = field(default_factory=list)
+    open: Sequence[Decimal] = field(default_factory=list)
+    high: Sequence[Decimal] = field(default_factory=list)
+    low: Sequence[Decimal] = field(default_factory=list)
     close: list[Decimal] = field(default_factory=list)
-    volume: list[Decimal] = field(default_factory=list)
+    volume: Sequence[Decimal] = field(default_factory=list)
     gaps: list[Gap] = field(default_factory=list)
     slot: list[int] = field(default_factory=list)
 
@@ -82,6 +141,13 @@ class Series:
                 index += 1
             slots.append(index)
         self.slot = slots
+
+
+def appending(series: Series) -> SideColumns:
+    """Fresh open, high, low and volume lists, set on ``series``, for a loader to append to."""
+    columns = SideColumns([], [], [], [])
+    series.open, series.high, series.low, series.volume = columns
+    return columns
 
 
 def to_epoch(at: datetime) -> int:
@@ -149,7 +215,7 @@ def _timestamp(text: str, where: str, line: int) -> int:
     return to_epoch(stamp)
 
 
-def _append_row(series: Series, row: list[str], where: str, line: int) -> None:
+def _append_row(series: Series, side: SideColumns, row: list[str], where: str, line: int) -> None:
     if len(row) != len(HEADER):
         raise ReplayDataError(where, line, f"expected {len(HEADER)} columns, got {len(row)}")
     ts = _timestamp(row[0], where, line)
@@ -173,17 +239,18 @@ def _append_row(series: Series, row: list[str], where: str, line: int) -> None:
         if ts - previous > series.step:
             series.gaps.append(Gap(series.coin, from_epoch(previous), from_epoch(ts)))
     series.opens.append(ts)
-    series.open.append(o)
-    series.high.append(h)
-    series.low.append(lo)
+    side.open.append(o)
+    side.high.append(h)
+    side.low.append(lo)
     series.close.append(c)
-    series.volume.append(v)
+    side.volume.append(v)
 
 
 def load_series(path: Path, coin: str, step: int) -> Series:
     """Parse one candle file strictly; see the module docstring for what is refused."""
     where = str(path)
     series = Series(coin=coin, step=step)
+    side = appending(series)
     with _open_text(path) as handle:
         reader = csv.reader(handle)
         header = next(reader, None)
@@ -193,7 +260,7 @@ def load_series(path: Path, coin: str, step: int) -> Series:
             for row in reader:
                 if not row:
                     raise ReplayDataError(where, reader.line_num, "empty line")
-                _append_row(series, row, where, reader.line_num)
+                _append_row(series, side, row, where, reader.line_num)
         except (csv.Error, UnicodeDecodeError, OSError, EOFError) as exc:
             raise ReplayDataError(where, reader.line_num, f"unreadable: {exc}") from None
     if not series.opens:
