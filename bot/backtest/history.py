@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import numpy as np
+import numpy.typing as npt
 
 from bot.backtest.ols_windows import OlsWindows
 from bot.sim.feed import ReplayFeed
@@ -38,6 +39,9 @@ from bot.sim.series import from_epoch
 from bot.stats.beta import BetaEstimate, check_params
 from bot.stats.returns import AlignedReturns, CloseSeries, aggregate_closes, aligned_returns
 from strategies.requests import BetaRequest
+
+IntArray = npt.NDArray[np.int64]
+BoolArray = npt.NDArray[np.bool_]
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -124,6 +128,38 @@ class History:
         return windows.estimate(
             lo, hi if hi > lo else lo, plan.window, plan.min_observations, plan.max_age, now
         )
+
+    def windows(
+        self, request: BetaRequest, now_s: npt.NDArray[np.int64]
+    ) -> tuple[AlignedReturns, IntArray, IntArray, BoolArray] | None:
+        """``ols``'s windows at many instants at once: the pair's whole-history aligned
+        returns, and per instant ``[lo, hi)`` of the estimate's returns in them (the newest
+        ``window`` of ``aligned(request, now_s)``) and whether both coins had candles there.
+        Only for returns at the candles' own interval (no ``aggregate_to``) on data whose
+        step divides it; None otherwise."""
+        p = request.params
+        interval, horizon, count = p.interval_seconds, p.horizon_seconds, p.candles_needed
+        coins = (request.asset, request.hedge)
+        if horizon != interval or any(interval % self.feed.series(c).step for c in coins):
+            return None
+        present = np.ones(now_s.shape, dtype=bool)
+        firsts: list[IntArray] = []
+        lasts: list[IntArray] = []
+        first_open = -(-(now_s - interval * count) // interval) * interval  # _fetched_range
+        last_open = now_s // interval * interval - interval
+        for coin in coins:  # ``_window`` and ``_find_span`` at the candles' own interval
+            opens = self._base(coin, interval)[0].opens
+            hi = np.searchsorted(opens, last_open, side="right")
+            lo = np.maximum(np.searchsorted(opens, first_open, side="left"), hi - count)
+            here = hi > lo
+            present &= here
+            firsts.append(opens[np.where(here, lo, 0)])
+            lasts.append(opens[np.where(here, hi - 1, 0)])
+        whole = self._pair(request.asset, request.hedge, interval, horizon)[0]
+        lo = np.searchsorted(whole.ends, np.maximum(firsts[0], firsts[1]) + 2 * horizon, "left")
+        hi = np.searchsorted(whole.ends, np.minimum(lasts[0], lasts[1]) + horizon, "right")
+        hi = np.maximum(hi, lo)
+        return whole, np.maximum(lo, hi - p.window), hi, present
 
     def _plan(self, request: BetaRequest) -> _OlsPlan:
         """What ``ols`` needs of ``request``, found once (its parameters checked as

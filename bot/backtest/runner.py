@@ -39,7 +39,8 @@ from bot.backtest.data import MarketData, choose_funding
 from bot.backtest.decision import BandCheck, MarginInputs, RuleBook, in_band, in_band_totals
 from bot.backtest.estimates import Estimates
 from bot.backtest.funding import FundingPlan
-from bot.backtest.skip import QuietPlan, plain_terms, quiet_window, record_quiet, steady_terms
+from bot.backtest.skip import QuietPlan, quiet_window, record_quiet
+from bot.backtest.skip_terms import plain_terms, steady_terms
 from bot.backtest.snapshot import Change, SnapshotReader
 from bot.backtest.wallets import MarginCheck, WalletState
 from bot.config.models import Config, SimConfig
@@ -351,15 +352,15 @@ class Replay:
         records a quiet one (the account changed: its shorts and wallets too) and the window
         goes on with the new plan."""
         window = self._window
-        if window is None or not plan.terms[4]:
+        if window is None or not plan.terms.settles:
             return False
         renewed = window.plan(self, snapshot, self._margin.states, plan.terms)
         if renewed is None or not renewed.quiet(tick):
             return False
         window.settled += 1
         self._record((), False, True, True)
-        if plan.terms[3]:
-            self.activity.events.update(plan.terms[3])
+        if plan.terms.events:
+            self.activity.events.update(plan.terms.events)
         self.recording.shortfall.append(False)
         self._quiet_plan = renewed
         return True

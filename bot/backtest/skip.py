@@ -25,25 +25,24 @@ estimates. ``BacktestOptions(skip_ahead=False)`` turns it off;
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from datetime import timedelta
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
 
+from bot.backtest.beta_paths import BetaPaths, ProxyFactors, beta_paths, proxy_factors
 from bot.backtest.decision import held_constants
+from bot.backtest.history import History
+from bot.backtest.skip_terms import Terms, steady_kind
 from bot.backtest.wallets import SLACK, MarginCheck, WalletState, wallet_capacity
-from bot.core.no_trade import band_fraction
-from bot.core.types import Exposure, HedgeTarget, Snapshot
+from bot.core.no_trade import NoTradeTerms
+from bot.core.types import Snapshot
 from bot.sim.params import STABLECOINS
-from bot.sim.series import Series, to_epoch
-from strategies.base import HedgeRule
+from bot.sim.series import Series
 from strategies.beta import BetaRule
-from strategies.book import BookResult
-from strategies.ratio import RatioRule
-from strategies.state import RuleState
+from strategies.requests import BetaRequest
 
 if TYPE_CHECKING:
     from bot.backtest.runner import Replay
@@ -54,8 +53,6 @@ ERROR = 1e-7  # relative widening of every predicted figure (float rounding is ~
 MARGIN = 1e-6  # relative margin kept on each test beyond the widened figures
 ZERO = Decimal(0)
 ONE = Decimal(1)
-SECOND = timedelta(seconds=1)
-NO_STATE = RuleState()
 
 
 def quiet_window(replay: Replay, enabled: bool) -> QuietWindow | None:
@@ -73,121 +70,8 @@ def quiet_window(replay: Replay, enabled: bool) -> QuietWindow | None:
         replay.ticks_total,
         frozenset(rule.asset for rule in replay.rules),
         replay.margin_check,
+        replay.estimates.history,
     )
-
-
-def steady_kind(rule: HedgeRule) -> bool:
-    """Whether ``rule``'s answer, given the same state, β estimates and funding rates, is the
-    same at a later tick but for the exposure it multiplies, until an instant known in
-    advance: a plain ratio rule; a ``kind: beta`` rule on perpetuals without activation
-    windows or a volatility trigger (``steady_terms`` bounds its β's age and its clocks)."""
-    if type(rule) is RatioRule:
-        return True
-    if type(rule) is not BetaRule:
-        return False
-    gating = rule.gating
-    return rule.contract == "inverse_perp" and not gating.windows and gating.vol_trigger is None
-
-
-def beta_rule_bound(
-    replay: Replay, rule: BetaRule, target: HedgeTarget, state: RuleState
-) -> int | None:
-    """The first tick at which ``rule`` (whose answer this tick was ``target``, from
-    ``state``) may answer otherwise: a β it reads falls due or grows too old, a clock of its
-    state runs out, or (with a funding modifier) the funding rates change. None: unknown."""
-    until = replay.ticks_total
-    for instant in clocks(rule, state):
-        until = min(until, replay.ticks_before(instant))
-    if rule.funding is not None:  # its ratio follows the funding rates the reader shows
-        until = min(until, replay.ticks_before(replay.reader.funding_until))
-    if rule.hedge_with == "auto" and not target.proxy:
-        return until  # its own contract (listed throughout: no dated market): no β read
-    betas = replay.estimates.betas
-    for request in rule.beta_requests():
-        at = betas.due_at(request.key)
-        if at is None:
-            return None
-        until = min(until, replay.ticks_before(to_epoch(at + request.params.refresh)))
-        estimate = betas.known(request.key)
-        if estimate is None or estimate.data_end is None:
-            continue  # not read, or never usable: the same answer at every tick
-        limit = to_epoch(estimate.data_end) + rule.estimator.max_age // SECOND
-        until = min(until, replay.ticks_before(limit + 1))  # ticks with age <= max_age
-    return until
-
-
-def clocks(rule: BetaRule, state: RuleState) -> list[int]:
-    """Epoch s at which ``rule``'s answer may change with the time alone, given ``state``
-    (``strategies.rho_gate``, ``strategies.modifiers``): a low correlation declared a
-    breakdown, a funding breach or calm that lasted long enough."""
-    found: list[int] = []
-    gate = state.rho_gate
-    if gate.low_since is not None and not gate.broken:
-        found.append(to_epoch(gate.low_since + rule.rho_breakdown))
-    funding, params = state.funding, rule.funding
-    if params is not None:
-        if not funding.engaged and funding.breach_since is not None:
-            found.append(to_epoch(funding.breach_since + params.after))
-        if funding.engaged and funding.calm_since is not None:
-            found.append(to_epoch(funding.calm_since + params.restore_after))
-    return found
-
-
-def plain_terms(replay: Replay) -> Terms | None:
-    """The terms of a book of plain ratio rules (``RuleBook.plain_totals``): each rule's
-    ratio on its instrument, the planner's one band, every tick of the run."""
-    plain = replay.book._plain
-    if plain is None:
-        return None
-    settings = replay.settings
-    band = float(settings.band if settings.band is not None else settings.no_trade.min_band)
-    owners = tuple((asset, float(ratio), symbol) for asset, ratio, symbol in plain)
-    bands = dict.fromkeys((symbol for _, _, symbol in plain), band)
-    return owners, bands, replay.ticks_total, frozenset(), True
-
-
-def steady_terms(
-    replay: Replay,
-    book: BookResult,
-    exposures: Mapping[str, Exposure],
-    previous: Mapping[str, RuleState],
-) -> Terms | None:
-    """The terms of a tick the general path judged quiet, when its rules are steady: every
-    rule of a ``steady_kind``, no event, every state as it came in (so the next tick's inputs
-    give the same answer, the exposures aside), one positive target per rule on a positive
-    exposure, none holding collateral. Each target's factor is its USD over its exposure's
-    (ratio × β after the gate); each instrument's band the narrowest of its targets' own
-    (``instrument_bands`` weighs them, so it is never narrower). The window ends before the
-    next β falls due, before any β the rules read grows older than its ``max_age`` and before
-    a correlation gate's clock would declare its proxy broken."""
-    if len(book.targets) != len(replay.rules) or book.states != previous:
-        return None
-    settings = replay.settings
-    no_trade = settings.no_trade
-    owners: list[tuple[str, float, str]] = []
-    bands: dict[str, float] = {}
-    for target in book.targets:
-        exposure = exposures.get(target.asset)
-        usd = target.target_short_usd
-        if exposure is None or target.collateral or usd < 0:
-            return None
-        value = exposure.exposure_usd
-        if not value > 0:  # a target of max(exposure, 0): not a factor of the exposure
-            return None
-        owners.append((target.asset, float(usd) / float(value), target.instrument))
-        fixed = settings.band
-        own = float(fixed if fixed is not None else band_fraction(target.tracking, no_trade))
-        bands[target.instrument] = min(bands.get(target.instrument, own), own)
-    until = replay.ticks_total
-    settles = True
-    for rule, target in zip(replay.rules, book.targets, strict=True):
-        if type(rule) is BetaRule:
-            bound = beta_rule_bound(replay, rule, target, previous.get(rule.asset, NO_STATE))
-            if bound is None:
-                return None
-            until = min(until, bound)
-            settles = settles and rule.funding is None
-    return tuple(owners), bands, until, frozenset(event.kind for event in book.events), settles
 
 
 def record_quiet(replay: Replay, plan: QuietPlan) -> None:
@@ -203,8 +87,8 @@ def record_quiet(replay: Replay, plan: QuietPlan) -> None:
     rec.short_index.append(len(rec.shorts) - 1)
     for asset in replay._varying:
         rec.hedge_coin[asset].append(replay._hedge_coin[asset])
-    if plan.terms[3]:
-        replay.activity.events.update(plan.terms[3])
+    if plan.terms.events:
+        replay.activity.events.update(plan.terms.events)
     rec.outside.append(False)
     rec.quiet.append(True)
     rec.shortfall.append(False)
@@ -246,6 +130,7 @@ class QuietWindow:
         ticks: int,
         ruled: frozenset[str],
         check: MarginCheck,
+        history: History,
     ) -> None:
         self._series = series
         self.start_s = start_s
@@ -253,10 +138,17 @@ class QuietWindow:
         self.ticks = ticks
         self.ruled = ruled
         self.check = check
+        self._history = history
         self._prices: dict[str, Floats] = {}
         self._lists: dict[str, list[float]] = {}
+        self._paths: dict[tuple[str, str], BetaPaths | None] = {}
+        self._factors: dict[tuple[int, str], ProxyFactors | None] = {}
         self.skipped = 0  # ticks recorded by ``record_quiet``
         self.settled = 0  # ticks after settlements found quiet by a renewed plan
+
+    def times(self) -> npt.NDArray[np.int64]:
+        """Epoch s of every tick of the run."""
+        return self.start_s + self.step_s * np.arange(self.ticks, dtype=np.int64)
 
     def array(self, coin: str) -> Floats:
         """``coin``'s price at every tick of the run (NaN where the feed has none)."""
@@ -264,7 +156,7 @@ class QuietWindow:
         if known is not None:
             return known
         s = self._series[coin]
-        times = self.start_s + self.step_s * np.arange(self.ticks, dtype=np.int64)
+        times = self.times()
         j = (times - s.opens[0]) // s.step - 1
         ok = (j >= 0) & (times <= s.end)
         closes = np.array([float(c) for c in s.close], dtype=np.float64)
@@ -273,6 +165,35 @@ class QuietWindow:
         out[ok] = closes[slots[j[ok]]]
         self._prices[coin] = out
         return out
+
+    def proxy_factors(
+        self,
+        rule: BetaRule,
+        coin: str,
+        requests: Sequence[BetaRequest],
+        no_trade: NoTradeTerms | None,
+    ) -> ProxyFactors | None:
+        """``beta_paths.proxy_factors`` of ``rule`` holding ``coin``, over every tick of the
+        run (computed once per rule and coin); ``requests``: its βs of the candidates whose
+        contracts are listed. None when a β's paths cannot be computed."""
+        key = (id(rule), coin)
+        if key in self._factors:
+            return self._factors[key]
+        paths: dict[str, BetaPaths] = {}
+        for request in requests:
+            if request.key not in self._paths:
+                self._paths[request.key] = beta_paths(self._history, request, self.times())
+            found = self._paths[request.key]
+            if found is None:
+                break
+            paths[request.hedge] = found
+        else:
+            if coin in paths:
+                factors = proxy_factors(rule, coin, paths, no_trade)
+                self._factors[key] = factors
+                return factors
+        self._factors[key] = None
+        return None
 
     def plan(
         self, replay: Replay, snapshot: Snapshot, states: Mapping[str, WalletState], terms: Terms
@@ -285,28 +206,31 @@ class QuietWindow:
         if any(c not in self.ruled and c not in STABLECOINS for c in replay._valued):
             return None
         reader = replay.reader
-        positions: dict[str, list[tuple[list[float], float, float]]] = {}
-        for _, market, pos, face, inverse_entry in reader.open_terms:
-            if face is None or pos.contracts > 0:
-                return None
-            term = (self.prices(market.base), float(face), float(inverse_entry))
-            positions.setdefault(market.settle, []).append(term)
-        owners, bands = terms[0], terms[1]
+        positions = self._positions(reader)
+        if positions is None:
+            return None
         held, markets = reader.held, snapshot.markets
-        grouped: dict[str, list[OwnerTerms]] = {}
-        for asset, factor, symbol in owners:
+        grouped: dict[str, tuple[list[OwnerTerms], list[list[float]]]] = {}
+        for owner in terms.owners:
+            asset, varying = owner.asset, owner.varying
             wallet = snapshot.margin.get(asset)
             amount = (
                 float(snapshot.spot.get(asset, ZERO))
                 + float(snapshot.static.get(asset, ZERO))
                 + (float(wallet.balance) if wallet is not None else 0.0)
             )
-            on_it = grouped.setdefault(symbol, [])
-            if factor > 0:  # a target of exactly 0 adds nothing to its instrument's
-                on_it.append((self.prices(asset), factor, amount, tuple(positions.get(asset, ()))))
+            on_it, band_lists = grouped.setdefault(owner.symbol, ([], []))
+            settled = tuple(positions.get(asset, ()))
+            if varying is not None:
+                low, high = varying.low, varying.high
+                on_it.append((self.prices(asset), 0.0, low, high, amount, settled))
+                if varying.band is not None:
+                    band_lists.append(varying.band)
+            elif owner.factor > 0:  # a target of exactly 0 adds nothing to its instrument's
+                on_it.append((self.prices(asset), owner.factor, None, None, amount, settled))
         instruments: list[InstrumentTerms] = []
         coins: dict[str, int] = {}
-        for symbol, on_it in grouped.items():
+        for symbol, (on_it, band_lists) in grouped.items():
             listed = markets.get(symbol)
             signed = held.get(symbol, ZERO)
             if listed is None or not listed.is_inverse or not listed.active or signed > 0:
@@ -316,14 +240,40 @@ class QuietWindow:
             if not known[3] or coin is None or not on_it:
                 return None
             index = coins.setdefault(coin, len(coins))
-            instruments.append((known[3], known[4], known[5], index, bands[symbol], tuple(on_it)))
+            band = terms.bands[symbol]
+            instruments.append(
+                (known[3], known[4], known[5], index, band, tuple(band_lists), tuple(on_it))
+            )
+        margined = self._margined(coins, states)
+        if margined is None:
+            return None
+        return QuietPlan(tuple(instruments), margined, self.check, terms)
+
+    def _margined(
+        self, coins: Mapping[str, int], states: Mapping[str, WalletState]
+    ) -> tuple[tuple[WalletState, list[float]], ...] | None:
+        """Each margin coin's wallet and prices, in ``coins``' order; None when a wallet is
+        missing or only its exact test can judge it."""
         margined: list[tuple[WalletState, list[float]]] = []
         for coin in coins:
             state = states.get(coin)
             if state is None or state.exact_only or coin not in self._series:
                 return None
             margined.append((state, self.prices(coin)))
-        return QuietPlan(tuple(instruments), tuple(margined), self.check, terms)
+        return tuple(margined)
+
+    def _positions(
+        self, reader: SnapshotReader
+    ) -> dict[str, list[tuple[list[float], float, float]]] | None:
+        """Per settle coin, the (base prices, face, 1/entry) of its open positions; None when
+        one is long or has no PnL constants (the bound does not describe it)."""
+        positions: dict[str, list[tuple[list[float], float, float]]] = {}
+        for _, market, pos, face, inverse_entry in reader.open_terms:
+            if face is None or pos.contracts > 0:
+                return None
+            term = (self.prices(market.base), float(face), float(inverse_entry))
+            positions.setdefault(market.settle, []).append(term)
+        return positions
 
     def prices(self, coin: str) -> list[float]:
         """``coin``'s price at every tick of the run (NaN where the feed has none)."""
@@ -333,15 +283,22 @@ class QuietWindow:
         return known
 
 
-# per target: asset, factor (target USD per USD of exposure), instrument; per instrument its
-# band; the first tick the terms no longer describe; the kinds of the events the rules report
-# at every tick they describe; whether they hold across funding settlements
-Terms = tuple[tuple[tuple[str, float, str], ...], Mapping[str, float], int, frozenset[str], bool]
-# per owner of an instrument: its asset's prices, factor, coin amount, and the (base prices,
-# face, 1/entry) of the positions settled in the asset
-OwnerTerms = tuple[list[float], float, float, tuple[tuple[list[float], float, float], ...]]
-# per instrument: USD per contract, slack, signed contracts, margin coin (index), band, owners
-InstrumentTerms = tuple[float, float, float, int, float, tuple[OwnerTerms, ...]]
+# per owner of an instrument: its asset's prices, constant factor, or the lowest and highest
+# factor per tick (a proxy re-estimated at every tick), coin amount, and the (base prices, face,
+# 1/entry) of the positions settled in the asset
+OwnerTerms = tuple[
+    list[float],
+    float,
+    list[float] | None,
+    list[float] | None,
+    float,
+    tuple[tuple[list[float], float, float], ...],
+]
+# per instrument: USD per contract, slack, signed contracts, margin coin (index), band, band
+# floors per tick of its proxies re-estimated at every tick, owners
+InstrumentTerms = tuple[
+    float, float, float, int, float, tuple[list[float], ...], tuple[OwnerTerms, ...]
+]
 
 
 class QuietPlan:
@@ -360,33 +317,42 @@ class QuietPlan:
         self.coins = coins
         self.check = check
         self.terms = terms  # what the plan was made of (a renewed plan starts from them)
-        self.until = terms[2]
+        self.until = terms.until
 
     def quiet(self, tick: int) -> bool:
         """Whether tick ``tick`` is certainly quiet, the account unchanged since the plan: every
         instrument's target (its owners' sum) clearly inside its band (``_Pass``'s float
         bound) and every margin coin's wanted short clearly carried
         (``MarginCheck.capped_wanted``), each figure widened by ``ERROR`` and each test kept
-        ``MARGIN`` away from its edge."""
+        ``MARGIN`` away from its edge. A factor or band of NaN (not certain there) fails."""
         if tick >= self.until:
             return False
         wanted = [0.0] * len(self.coins)
-        for unit, slack, signed, coin, band, owners in self.instruments:
+        for unit, slack, signed, coin, band, band_lists, owners in self.instruments:
+            for floors in band_lists:
+                floor = floors[tick]
+                if floor < band:
+                    band = floor
             low = high = 0.0
-            for prices, factor, amount, positions in owners:
+            for prices, factor, lows, highs, amount, positions in owners:
+                if lows is None or highs is None:
+                    low_factor = high_factor = factor
+                else:
+                    low_factor, high_factor = lows[tick], highs[tick]
                 price = prices[tick]
                 upnl = size = 0.0
                 for base_prices, face, inverse_entry in positions:
                     base = base_prices[tick]
                     upnl += face * (1.0 / base - inverse_entry)
                     size += face / base + face * inverse_entry
-                target = factor * (amount + upnl) * price
-                error = ERROR * factor * (abs(amount) + size) * price + 1e-9
-                if not target - error > 0:
+                value = (amount + upnl) * price
+                slop = ERROR * (abs(amount) + size) * price
+                floor_usd = low_factor * (value - slop) - 1e-9
+                if not floor_usd > 0:
                     return False
-                low += target - error
-                high += target + error
-            spread = high - low  # twice the summed error
+                low += floor_usd
+                high += high_factor * (value + slop) + 1e-9
+            spread = high - low  # the width of the target's range
             worst = (abs(high / unit + signed) + spread / unit) * (1 + MARGIN) + slack
             if not worst * unit < band * low * (1 - MARGIN):
                 return False

@@ -8,11 +8,12 @@ The exchange holds one position; the planner judges each owner's band on its own
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from decimal import Decimal
+from decimal import ROUND_DOWN, Decimal
 
 from bot.core.types import ZERO, HedgeTarget
 
 UNOWNED = ""  # the owner of a short that no target explains
+PART_QUANTUM = Decimal("1e-12")  # contracts: the grain of an owner's part (``owner_shares``)
 
 
 def owner_targets(targets: Sequence[HedgeTarget]) -> dict[str, dict[str, Decimal]]:
@@ -30,7 +31,13 @@ def owner_shares(
 ) -> dict[str, Decimal]:
     """The short held (contracts) split among owners: as the previous plan meant it, scaled to
     what is really held; without one, in proportion to the targets. A short no target can
-    explain belongs to no owner (``""``, target 0): it is closed."""
+    explain belongs to no owner (``""``, target 0): it is closed.
+
+    The parts always sum to ``held`` exactly: each is cut to ``PART_QUANTUM`` contracts (a
+    trillionth, far below any exchange's step) and what the cuts leave goes to the largest
+    part (the first by name among equals). So a previous split of the same short is returned
+    as it was, not rescaled: without that, each plan would move the parts by a rounding, and a
+    split held for a thousand ticks would drift."""
     if held <= 0:
         return {}
     basis = {o: c for o, c in previous.items() if c > 0}
@@ -39,7 +46,17 @@ def owner_shares(
     total = sum(basis.values(), ZERO)
     if total <= 0:
         return {UNOWNED: held}
-    return {owner: held * weight / total for owner, weight in basis.items()}
+    if total == held:
+        return basis
+    shares = {
+        owner: (held * weight / total).quantize(PART_QUANTUM, ROUND_DOWN)
+        for owner, weight in basis.items()
+    }
+    residual = held - sum(shares.values(), ZERO)
+    if residual:
+        largest = min(shares, key=lambda owner: (-shares[owner], owner))
+        shares[largest] += residual
+    return shares
 
 
 def owners_holding_collateral(targets: Sequence[HedgeTarget]) -> dict[str, frozenset[str]]:

@@ -177,3 +177,28 @@ def test_caps_hold(book: Book, limits: PlannerSettings) -> None:
     assert after <= max(limits.max_total_short_usd, before)
     if any(not o.reduce_only for o in plan.orders):
         assert after <= limits.max_total_short_usd
+
+
+OWNERS = st.lists(
+    st.decimals(Decimal("0.01"), Decimal("1000000"), places=6), min_size=1, max_size=9
+)
+
+
+@EXAMPLES
+@given(st.decimals(Decimal("1"), Decimal("100000000"), places=3), OWNERS, st.booleans())
+def test_owner_shares_sum_to_the_short_and_stay_put(
+    held: Decimal, weights: list[Decimal], from_targets: bool
+) -> None:
+    """The parts of a short add up to it exactly, each within a trillionth of a contract per
+    owner of its proportional share; split again with that split as the previous one, the
+    same short gives the same parts (no drift over a long quiet run)."""
+    from bot.core.ownership import owner_shares
+
+    named = {f"rule{i}": weight for i, weight in enumerate(weights)}
+    first = owner_shares(held, named if from_targets else {}, {} if from_targets else named)
+    assert sum(first.values()) == held
+    total = sum(weights)
+    for owner, weight in named.items():
+        assert abs(first[owner] - held * weight / total) <= Decimal("1e-12") * len(weights)
+    kept = {owner: part for owner, part in sorted(first.items()) if part > 0}
+    assert owner_shares(held, named, kept) == kept
