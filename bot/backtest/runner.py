@@ -40,7 +40,7 @@ from bot.backtest.decision import BandCheck, MarginInputs, RuleBook, in_band, in
 from bot.backtest.estimates import Estimates
 from bot.backtest.funding import FundingPlan
 from bot.backtest.skip import QuietPlan, quiet_window, record_quiet
-from bot.backtest.skip_terms import plain_terms, steady_terms
+from bot.backtest.skip_terms import Terms, plain_terms, refunded, steady_terms
 from bot.backtest.snapshot import Change, SnapshotReader
 from bot.backtest.wallets import MarginCheck, WalletState
 from bot.config.models import Config, SimConfig
@@ -347,14 +347,18 @@ class Replay:
 
     def _settled_quiet(self, plan: QuietPlan, snapshot: Snapshot, tick: int) -> bool:
         """A tick after funding settlements only, inside a window: with the balances read
-        again, the window's terms (the rules' factors stay: they do not depend on balances)
-        make a new plan; when it finds this tick quiet, the tick is recorded as the full path
-        records a quiet one (the account changed: its shorts and wallets too) and the window
-        goes on with the new plan."""
+        again, the window's terms (the rules' factors stay: they do not depend on balances;
+        funding modifiers are stepped with the new rates, ``refunded``) make a new plan; when
+        it finds this tick quiet, the tick is recorded as the full path records a quiet one
+        (the account changed: its shorts and wallets too) and the window goes on with the new
+        plan."""
         window = self._window
-        if window is None or not plan.terms.settles:
+        terms: Terms | None = plan.terms
+        if terms is not None and not terms.settles:
+            terms = refunded(self, terms, snapshot)
+        if window is None or terms is None:
             return False
-        renewed = window.plan(self, snapshot, self._margin.states, plan.terms)
+        renewed = window.plan(self, snapshot, self._margin.states, terms)
         if renewed is None or not renewed.quiet(tick):
             return False
         window.settled += 1

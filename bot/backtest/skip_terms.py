@@ -16,17 +16,18 @@ ratio rules (no state, no events).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from bot.backtest.beta_paths import ProxyFactors
 from bot.core.no_trade import band_fraction
-from bot.core.types import Exposure, HedgeTarget
+from bot.core.types import Exposure, HedgeTarget, Snapshot
 from bot.sim.series import to_epoch
 from strategies.base import HedgeRule, own_inverse_perp
 from strategies.beta import BetaRule
 from strategies.book import BookResult
+from strategies.modifiers import annualized_cost, step_funding_modifier
 from strategies.ratio import RatioRule
 from strategies.rho_gate import RhoGateState
 from strategies.state import RuleState
@@ -55,13 +56,17 @@ class Terms:
     """``owners``; per instrument the narrowest band of its owners with a constant band
     (``band:`` when fixed); ``until``: the first tick they no longer describe; ``events``:
     the kinds the rules report at every tick they describe; ``settles``: whether they hold
-    across funding settlements (no funding modifier)."""
+    across funding settlements as they are (no funding modifier)."""
 
     owners: tuple[Owner, ...]
     bands: Mapping[str, float]
     until: int
     events: frozenset[str]
     settles: bool
+    # the rules with a funding modifier and their instruments, and ``until`` but for the
+    # funding rates (``refunded`` renews the window past a settlement that moves no modifier)
+    funded: tuple[tuple[BetaRule, str], ...] = ()
+    static_until: int = 0
 
 
 def steady_kind(rule: HedgeRule) -> bool:
@@ -110,7 +115,7 @@ def steady_terms(
     owners: list[Owner] = []
     bands: dict[str, float] = {}
     until = replay.ticks_total
-    settles = True
+    funded: list[tuple[BetaRule, str]] = []
     for rule, target in zip(replay.rules, book.targets, strict=True):
         exposure = exposures.get(target.asset)
         usd = target.target_short_usd
@@ -126,7 +131,8 @@ def steady_terms(
             if bound is None:
                 return None
             until, varying = min(until, bound[0]), bound[1]
-            settles = settles and rule.funding is None
+            if rule.funding is not None:
+                funded.append((rule, target.instrument))
         owners.append(Owner(target.asset, target.instrument, float(usd) / float(value), varying))
         if varying is not None and varying.band is not None:
             bands.setdefault(target.instrument, float("inf"))  # its band: per tick
@@ -134,22 +140,44 @@ def steady_terms(
         own = float(fixed if fixed is not None else band_fraction(target.tracking, no_trade))
         bands[target.instrument] = min(bands.get(target.instrument, own), own)
     events = frozenset(event.kind for event in book.events)
-    return Terms(tuple(owners), bands, until, events, settles)
+    static_until = until
+    if funded:  # their ratios follow the funding rates the reader shows
+        until = min(until, replay.ticks_before(replay.reader.funding_until))
+    settles = not funded
+    return Terms(tuple(owners), bands, until, events, settles, tuple(funded), static_until)
+
+
+def refunded(replay: Replay, terms: Terms, snapshot: Snapshot) -> Terms | None:
+    """``terms`` renewed past a funding settlement (``snapshot``: read after it), when every
+    funding modifier, stepped with the new rates, keeps its state (so its ratio: the floor
+    while engaged, the rule's otherwise) and reports nothing; None when one would move."""
+    now = snapshot.taken_at
+    for rule, symbol in terms.funded:
+        params = rule.funding
+        if params is None:
+            return None
+        state = replay.states.get(rule.asset, NO_STATE).funding
+        funding = snapshot.funding.get(symbol)
+        cost = None if funding is None else annualized_cost(funding)
+        step = step_funding_modifier(params, state, rule.ratio, cost, now)
+        if step.state != state or step.event is not None:
+            return None
+    until = min(terms.static_until, replay.ticks_before(replay.reader.funding_until))
+    return replace(terms, until=until)
 
 
 def beta_rule_bound(
     replay: Replay, rule: BetaRule, target: HedgeTarget, state: RuleState, quiet: bool
 ) -> tuple[int, ProxyFactors | None] | None:
     """The first tick at which ``rule`` (whose answer this tick was ``target``, from
-    ``state``) may answer otherwise: a β it reads falls due or grows too old, a clock of its
-    state runs out, or (with a funding modifier) the funding rates change; None: unknown.
+    ``state``) may answer otherwise, but for the funding rates (``steady_terms`` bounds
+    those): a β it reads falls due or grows too old, a clock of its state runs out; None:
+    unknown.
     With it, the proxy's factors per tick when its β is re-estimated at every tick
     (``per_tick_factors``; ``quiet``: no rule reported an event)."""
     until = replay.ticks_total
     for instant in clocks(rule, state):
         until = min(until, replay.ticks_before(instant))
-    if rule.funding is not None:  # its ratio follows the funding rates the reader shows
-        until = min(until, replay.ticks_before(replay.reader.funding_until))
     if rule.hedge_with == "auto" and not target.proxy:
         return until, None  # its own contract (listed throughout: no dated market): no β read
     if quiet:

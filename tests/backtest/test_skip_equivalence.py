@@ -306,7 +306,8 @@ def test_bench_funding_book_on_real_data(tmp_path: Path) -> None:
     window = same_window(config, market, BacktestOptions())
     assert window is not None
     assert window.skipped > 5000  # of 8,761 ticks
-    assert window.settled == 0  # a funding modifier reads the new rates at each settlement
+    # past a settlement when no modifier moves with the new rates (most of them)
+    assert window.settled > 300
 
 
 @pytest.mark.parametrize("after", [1, 5])
