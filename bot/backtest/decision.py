@@ -468,7 +468,13 @@ def _check(
         by_coin = _positive_by_coin(parts, names, totals, snapshot.markets)
         neutral = _neutral_coins(collateral or _NO_COLLATERAL, snapshot.markets)
         idle = check.collateral_idle(
-            by_coin, margin.states, margin.prices, snapshot, margin.usage, neutral
+            by_coin,
+            margin.states,
+            margin.prices,
+            snapshot.spot,
+            snapshot.prices,
+            margin.usage,
+            neutral,
         )
         if not idle:
             return NOT_QUIET

@@ -58,7 +58,7 @@ ONE = Decimal(1)
 def quiet_window(replay: Replay, enabled: bool) -> QuietWindow | None:
     """The replay's predictor, or None when it cannot apply (disabled, a rule whose answer can
     change with the time alone, a volatility estimate, a dated market, a collateral policy)."""
-    if not enabled or replay._dated or replay.collateral is not None:
+    if not enabled or replay._dated:
         return None
     if replay.estimates.vol_requests or not all(map(steady_kind, replay.rules)):
         return None
@@ -201,36 +201,39 @@ class QuietWindow:
         """The test of the ticks after a quiet one (judged with an unchanged ``owned`` and no
         shortfall, its rules steady: ``terms``) while the account does not change; None when
         the bound does not describe the account (module docstring)."""
-        if self.check.collateral is not None:
-            return None
-        if any(c not in self.ruled and c not in STABLECOINS for c in replay._valued):
+        # a coin without a rule adds a collateral target once its margin holds some: only
+        # one that already has it (an owner of the terms) is described
+        held_neutral = {owner.asset for owner in terms.owners if owner.collateral}
+        if any(
+            c not in self.ruled and c not in STABLECOINS and c not in held_neutral
+            for c in replay._valued
+        ):
             return None
         reader = replay.reader
         positions = self._positions(reader)
         if positions is None:
             return None
         held, markets = reader.held, snapshot.markets
-        grouped: dict[str, tuple[list[OwnerTerms], list[list[float]]]] = {}
+        grouped: dict[str, list[OwnerTerms]] = {}
         for owner in terms.owners:
             asset, varying = owner.asset, owner.varying
             wallet = snapshot.margin.get(asset)
-            amount = (
-                float(snapshot.spot.get(asset, ZERO))
-                + float(snapshot.static.get(asset, ZERO))
-                + (float(wallet.balance) if wallet is not None else 0.0)
-            )
-            on_it, band_lists = grouped.setdefault(owner.symbol, ([], []))
+            amount = float(wallet.balance) if wallet is not None else 0.0
+            if not owner.collateral:  # a rule's exposure: spot and static too
+                amount += float(snapshot.spot.get(asset, ZERO))
+                amount += float(snapshot.static.get(asset, ZERO))
+            on_it = grouped.setdefault(owner.symbol, [])
             settled = tuple(positions.get(asset, ()))
+            prices = self.prices(asset)
             if varying is not None:
-                low, high = varying.low, varying.high
-                on_it.append((self.prices(asset), 0.0, low, high, amount, settled))
-                if varying.band is not None:
-                    band_lists.append(varying.band)
+                low, high, bands = varying.low, varying.high, varying.band
+                on_it.append((prices, 0.0, low, high, owner.band, bands, amount, settled))
             elif owner.factor > 0:  # a target of exactly 0 adds nothing to its instrument's
-                on_it.append((self.prices(asset), owner.factor, None, None, amount, settled))
+                on_it.append((prices, owner.factor, None, None, owner.band, None, amount, settled))
         instruments: list[InstrumentTerms] = []
         coins: dict[str, int] = {}
-        for symbol, (on_it, band_lists) in grouped.items():
+        proxies: dict[str, set[str]] = {}
+        for symbol, on_it in grouped.items():
             listed = markets.get(symbol)
             signed = held.get(symbol, ZERO)
             if listed is None or not listed.is_inverse or not listed.active or signed > 0:
@@ -240,14 +243,16 @@ class QuietWindow:
             if not known[3] or coin is None or not on_it:
                 return None
             index = coins.setdefault(coin, len(coins))
-            band = terms.bands[symbol]
-            instruments.append(
-                (known[3], known[4], known[5], index, band, tuple(band_lists), tuple(on_it))
-            )
+            instruments.append((known[3], known[4], known[5], index, tuple(on_it)))
+            users = proxies.setdefault(coin, set())
+            users.update(o.asset for o in terms.owners if o.symbol == symbol and o.asset != coin)
         margined = self._margined(coins, states)
         if margined is None:
             return None
-        return QuietPlan(tuple(instruments), margined, self.check, terms)
+        idle = None
+        if self.check.collateral is not None:
+            idle = IdleCheck(replay, self.check, margined, coins, proxies, snapshot, terms)
+        return QuietPlan(tuple(instruments), margined, self.check, terms, idle)
 
     def _margined(
         self, coins: Mapping[str, int], states: Mapping[str, WalletState]
@@ -284,27 +289,82 @@ class QuietWindow:
 
 
 # per owner of an instrument: its asset's prices, constant factor, or the lowest and highest
-# factor per tick (a proxy re-estimated at every tick), coin amount, and the (base prices, face,
-# 1/entry) of the positions settled in the asset
+# factor per tick (a proxy re-estimated at every tick), its band (or its floor per tick), coin
+# amount, and the (base prices, face, 1/entry) of the positions settled in the asset
 OwnerTerms = tuple[
     list[float],
     float,
     list[float] | None,
     list[float] | None,
     float,
+    list[float] | None,
+    float,
     tuple[tuple[list[float], float, float], ...],
 ]
-# per instrument: USD per contract, slack, signed contracts, margin coin (index), band, band
-# floors per tick of its proxies re-estimated at every tick, owners
-InstrumentTerms = tuple[
-    float, float, float, int, float, tuple[list[float], ...], tuple[OwnerTerms, ...]
-]
+# per instrument: USD per contract, slack, signed contracts, margin coin (index), owners
+InstrumentTerms = tuple[float, float, float, int, tuple[OwnerTerms, ...]]
+
+
+class IdleCheck:
+    """The collateral policy's test at a tick inside a window (``MarginCheck.collateral_idle``,
+    as ``bot.backtest.decision`` applies it): idle with every margin coin's wanted short at
+    the low end of its range and at the high end (a top-up grows more due with the short, a
+    release less), at the tick's prices and the caps' usage then."""
+
+    __slots__ = ("_check", "_coins", "_neutral", "_proxies", "_replay", "_spot", "_states")
+
+    def __init__(
+        self,
+        replay: Replay,
+        check: MarginCheck,
+        margined: tuple[tuple[WalletState, list[float]], ...],
+        coins: Mapping[str, int],
+        proxies: Mapping[str, set[str]],
+        snapshot: Snapshot,
+        terms: Terms,
+    ) -> None:
+        self._replay = replay
+        self._check = check
+        self._coins = tuple(
+            (coin, margined[i][1], tuple(sorted(proxies.get(coin, ()))))
+            for coin, i in coins.items()
+        )
+        self._states = {coin: margined[i][0] for coin, i in coins.items()}
+        self._spot = snapshot.spot
+        markets = snapshot.markets
+        self._neutral = frozenset(
+            owner.asset
+            for owner in terms.owners
+            if owner.collateral
+            and (market := markets.get(owner.symbol)) is not None
+            and market.is_inverse
+            and market.settle == owner.asset
+        )
+
+    def __call__(self, tick: int, low: list[float], high: list[float]) -> bool:
+        replay = self._replay
+        price = replay.sim.price
+        floats = {coin: prices[tick] for coin, prices, _ in self._coins}
+        exact = {coin: price(coin) for coin, _, _ in self._coins}
+        usage = replay.usage.usage(replay.start_s + tick * replay.step_s)
+        check = self._check
+        for wanted in (high, low):
+            by_coin = {
+                coin: (usd, users)
+                for (coin, _, users), usd in zip(self._coins, wanted, strict=True)
+                if usd > 0
+            }
+            if not check.collateral_idle(
+                by_coin, self._states, floats, self._spot, exact, usage, self._neutral
+            ):
+                return False
+        return True
 
 
 class QuietPlan:
     """``QuietWindow.plan``'s test, one tick at a time (every figure plain float)."""
 
-    __slots__ = ("check", "coins", "instruments", "terms", "until")
+    __slots__ = ("check", "coins", "idle", "instruments", "terms", "until")
 
     def __init__(
         self,
@@ -312,29 +372,29 @@ class QuietPlan:
         coins: tuple[tuple[WalletState, list[float]], ...],
         check: MarginCheck,
         terms: Terms,
+        idle: IdleCheck | None = None,
     ) -> None:
         self.instruments = instruments
         self.coins = coins
         self.check = check
         self.terms = terms  # what the plan was made of (a renewed plan starts from them)
         self.until = terms.until
+        self.idle = idle
 
     def quiet(self, tick: int) -> bool:
         """Whether tick ``tick`` is certainly quiet, the account unchanged since the plan: every
         instrument's target (its owners' sum) clearly inside its band (``_Pass``'s float
-        bound) and every margin coin's wanted short clearly carried
-        (``MarginCheck.capped_wanted``), each figure widened by ``ERROR`` and each test kept
-        ``MARGIN`` away from its edge. A factor or band of NaN (not certain there) fails."""
+        bound, the allowance the owners' bands times their targets), every margin coin's
+        wanted short clearly carried (``MarginCheck.capped_wanted``) and the collateral
+        policy idle, each figure widened by ``ERROR`` and each test kept ``MARGIN`` away from
+        its edge. A factor or band of NaN (not certain there) fails."""
         if tick >= self.until:
             return False
         wanted = [0.0] * len(self.coins)
-        for unit, slack, signed, coin, band, band_lists, owners in self.instruments:
-            for floors in band_lists:
-                floor = floors[tick]
-                if floor < band:
-                    band = floor
-            low = high = 0.0
-            for prices, factor, lows, highs, amount, positions in owners:
+        least = [0.0] * len(self.coins)
+        for unit, slack, signed, coin, owners in self.instruments:
+            low = high = allowance = 0.0
+            for prices, factor, lows, highs, band, bands, amount, positions in owners:
                 if lows is None or highs is None:
                     low_factor = high_factor = factor
                 else:
@@ -352,11 +412,13 @@ class QuietPlan:
                     return False
                 low += floor_usd
                 high += high_factor * (value + slop) + 1e-9
+                allowance += (band if bands is None else bands[tick]) * floor_usd
             spread = high - low  # the width of the target's range
             worst = (abs(high / unit + signed) + spread / unit) * (1 + MARGIN) + slack
-            if not worst * unit < band * low * (1 - MARGIN):
+            if not worst * unit < allowance * (1 - MARGIN):
                 return False
             wanted[coin] += high
+            least[coin] += low
         c = self.check
         for (state, prices), usd in zip(self.coins, wanted, strict=True):
             price = prices[tick]
@@ -366,4 +428,4 @@ class QuietPlan:
             )
             if not (usd + 2 * tol) * (1 + MARGIN) + 1e-3 < capacity:
                 return False
-        return True
+        return self.idle is None or self.idle(tick, least, wanted)

@@ -43,23 +43,24 @@ OPEN_GATE = RhoGateState()
 @dataclass(frozen=True, slots=True)
 class Owner:
     """One target: ``factor`` × its asset's exposure USD on ``symbol``; with ``varying``, the
-    factor's bounds per tick instead (a proxy re-estimated at every tick)."""
+    factor's bounds per tick instead (a proxy re-estimated at every tick), and its band's
+    floor per tick when the band is fee-aware."""
 
     asset: str
     symbol: str
     factor: float
+    band: float  # its own band (a fraction of its target; 0: a collateral target adds none)
     varying: ProxyFactors | None = None
+    collateral: bool = False  # a margin coin held USD-neutral: its exposure is the wallet's
 
 
 @dataclass(frozen=True, slots=True)
 class Terms:
-    """``owners``; per instrument the narrowest band of its owners with a constant band
-    (``band:`` when fixed); ``until``: the first tick they no longer describe; ``events``:
+    """``owners``; ``until``: the first tick they no longer describe; ``events``:
     the kinds the rules report at every tick they describe; ``settles``: whether they hold
     across funding settlements as they are (no funding modifier)."""
 
     owners: tuple[Owner, ...]
-    bands: Mapping[str, float]
     until: int
     events: frozenset[str]
     settles: bool
@@ -90,9 +91,8 @@ def plain_terms(replay: Replay) -> Terms | None:
         return None
     settings = replay.settings
     band = float(settings.band if settings.band is not None else settings.no_trade.min_band)
-    owners = tuple(Owner(asset, symbol, float(ratio)) for asset, ratio, symbol in plain)
-    bands = dict.fromkeys((symbol for _, _, symbol in plain), band)
-    return Terms(owners, bands, replay.ticks_total, frozenset(), True)
+    owners = tuple(Owner(asset, symbol, float(ratio), band) for asset, ratio, symbol in plain)
+    return Terms(owners, replay.ticks_total, frozenset(), True)
 
 
 def steady_terms(
@@ -103,25 +103,27 @@ def steady_terms(
 ) -> Terms | None:
     """The terms of a tick the general path judged quiet, when its rules are steady: every
     rule of a ``steady_kind``, every state as it came in (so the next tick's inputs give the
-    same answer, the exposures aside), one target per rule, none negative or holding
-    collateral, each on a positive exposure. Each target's factor is its USD over its
-    exposure's (ratio × β after the gate); each instrument's band the narrowest of its
-    targets' own (``instrument_bands`` weighs them, so it is never narrower). The window
-    ends where ``beta_rule_bound`` says."""
-    if len(book.targets) != len(replay.rules) or book.states != previous:
+    same answer, the exposures aside), one target per rule and then only margin coins held
+    USD-neutral, none negative, each on a positive exposure. Each target's factor is its USD
+    over its exposure's (ratio × β after the gate); its band its own (``instrument_bands``:
+    the instrument's band is the owners' widths over its whole target; a collateral target
+    adds no width). The window ends where ``beta_rule_bound`` says, or where the funding
+    rates change when a funding modifier reads them."""
+    rules = replay.rules
+    if len(book.targets) < len(rules) or book.states != previous:
         return None
     settings = replay.settings
     fixed, no_trade = settings.band, settings.no_trade
     owners: list[Owner] = []
-    bands: dict[str, float] = {}
     until = replay.ticks_total
     funded: list[tuple[BetaRule, str]] = []
-    for rule, target in zip(replay.rules, book.targets, strict=True):
+    for index, target in enumerate(book.targets):
+        rule = rules[index] if index < len(rules) else None
         exposure = exposures.get(target.asset)
         usd = target.target_short_usd
-        if exposure is None or target.collateral or usd < 0:
+        if exposure is None or usd < 0 or target.collateral != (rule is None):
             return None
-        value = exposure.exposure_usd
+        value = exposure.collateral * exposure.price if rule is None else exposure.exposure_usd
         if not value > 0:  # a target of max(exposure, 0): not a factor of the exposure
             return None
         varying = None
@@ -133,18 +135,18 @@ def steady_terms(
             until, varying = min(until, bound[0]), bound[1]
             if rule.funding is not None:
                 funded.append((rule, target.instrument))
-        owners.append(Owner(target.asset, target.instrument, float(usd) / float(value), varying))
-        if varying is not None and varying.band is not None:
-            bands.setdefault(target.instrument, float("inf"))  # its band: per tick
-            continue
-        own = float(fixed if fixed is not None else band_fraction(target.tracking, no_trade))
-        bands[target.instrument] = min(bands.get(target.instrument, own), own)
+        if rule is None:
+            band = 0.0
+        else:
+            band = float(fixed if fixed is not None else band_fraction(target.tracking, no_trade))
+        factor = float(usd) / float(value)
+        owners.append(Owner(target.asset, target.instrument, factor, band, varying, rule is None))
     events = frozenset(event.kind for event in book.events)
     static_until = until
     if funded:  # their ratios follow the funding rates the reader shows
         until = min(until, replay.ticks_before(replay.reader.funding_until))
     settles = not funded
-    return Terms(tuple(owners), bands, until, events, settles, tuple(funded), static_until)
+    return Terms(tuple(owners), until, events, settles, tuple(funded), static_until)
 
 
 def refunded(replay: Replay, terms: Terms, snapshot: Snapshot) -> Terms | None:

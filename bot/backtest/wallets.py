@@ -241,13 +241,15 @@ class MarginCheck:
         by_coin: Mapping[str, tuple[float, tuple[str, ...]]],
         states: Mapping[str, WalletState],
         prices: Mapping[str, float],
-        snapshot: Snapshot,
+        spot: Mapping[str, Decimal],
+        exact_prices: Mapping[str, Decimal],
         usage: CollateralUsage,
         neutral: frozenset[str] = frozenset(),
     ) -> bool:
         """Whether ``plan_collateral`` certainly moves nothing. ``by_coin``: per margin coin,
         the sum of the positive targets on its inverse instruments (float) and the other
-        assets among them (the proxies a conversion may sell); ``usage``: what the daily caps
+        assets among them (the proxies a conversion may sell); ``spot``: the spot wallet;
+        ``exact_prices``: the snapshot's prices (USD per coin); ``usage``: what the daily caps
         have counted; ``neutral``: coins known to be held USD-neutral (a subset of the
         policy's ``neutral_coins``: a coin left out is only checked for a release it may not
         get).
@@ -264,12 +266,11 @@ class MarginCheck:
             return True
         transfer_left = max(settings.max_transfer_usd - usage.transferred_usd, ZERO)
         convert_left = settings.max_convert_usd - usage.converted_usd
-        spot = snapshot.spot
         for coin, (target, proxies) in by_coin.items():
             price = prices.get(coin)
             if price is None or price <= 0 or target <= 0:
                 continue
-            transferable = transfer_left / snapshot.prices[coin]  # Budget.transferable
+            transferable = transfer_left / exact_prices[coin]  # Budget.transferable
             cap = settings.max_transfer_coins.get(coin)
             if cap is not None:
                 used = usage.transferred_coins.get(coin, ZERO)

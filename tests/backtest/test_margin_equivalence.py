@@ -30,7 +30,9 @@ from strategies.base import HedgeRule
 from tests.backtest.helpers import REPO, sim_config, utc
 
 REPLAY = REPO / "data" / "replay"
-OPTIONS = BacktestOptions(start=utc(2024, 3, 4), end=utc(2024, 4, 28))
+# every tick judged here (the skip-ahead's windows record ticks without judging them: they are
+# compared with this full path in ``test_skip_equivalence``)
+OPTIONS = BacktestOptions(start=utc(2024, 3, 4), end=utc(2024, 4, 28), skip_ahead=False)
 SOL_ON_BTC = """\
   - kind: beta
     asset: SOL
@@ -48,7 +50,7 @@ class SkipChecked(Replay):
         super().__init__(config, market, options)
         self.seen: Counter[str] = Counter()
 
-    def _skip(self, snapshot: Snapshot, check: BandCheck, tick: int) -> None:
+    def _skip(self, snapshot: Snapshot, check: BandCheck, tick: int) -> bool:
         now_s = self.sim.now_ms // 1000
         decision = decide(
             self.reader.with_tickers(snapshot),
@@ -73,7 +75,7 @@ class SkipChecked(Replay):
         self.seen["shortfall"] += check.shortfall
         self.seen["shared"] += any(len(parts) > 1 for parts in plan.owned.values())
         self.seen["neutral_wide"] += _neutral_wide(decision.targets, plan.owned, snapshot)
-        super()._skip(snapshot, check, tick)
+        return super()._skip(snapshot, check, tick)
 
     def _decide(self, snapshot: Snapshot, tick: int, rules: Sequence[HedgeRule]) -> Decision:
         """On a tick that decides: the book's recalled answers give the decision the rules

@@ -240,23 +240,33 @@ def test_beta_rules_on_generated_paths(tmp_path: Path, book: str, seed: int) -> 
     assert window.settled > 20  # and past funding settlements
 
 
-def test_margin_without_a_rule(tmp_path: Path) -> None:
-    """BTC only margins SOL's proxy hedge, held USD-neutral by a collateral target the window
-    does not describe (its band and exposure are the margin's): every tick is judged."""
-    hours = 400
+@pytest.mark.parametrize("policy", [False, True])
+def test_margin_without_a_rule(tmp_path: Path, policy: bool) -> None:
+    """BTC only margins SOL's proxy hedge and is held USD-neutral by a collateral target (its
+    exposure the margin wallet's, its band none of its own) on the same perp; with a
+    collateral policy (tight distances: top-ups from spot BTC), which must stay idle at every
+    skipped tick. The shape of ``bench/hedge_quality.py``."""
+    hours = 900
     data = tmp_path / "data"
     data.mkdir()
     write_candles(data, "BTC", START, walk(3, hours, 40_000, 0.006))
     write_candles(data, "ETH", START, walk(5, hours, 2_000, 0.007))
     write_candles(data, "SOL", START, follower(3, hours, 100))
+    extra = (
+        "collateral: {min_liquidation_distance: 0.3, release_above_distance: 0.6}" if policy else ""
+    )
     config = sim_config(
         rules="  - {kind: beta, asset: SOL, ratio: 1, hedge_with: BTC}",
-        spot="{SOL: 300}",
-        margin="{BTC: 2}",
+        spot="{SOL: 300, BTC: 0.2}",
+        margin="{BTC: 0.6}" if policy else "{BTC: 2}",
         band="0.03",
+        leverage="3",
+        extra=extra,
     )
     market = load_for([config], data)
-    assert assert_same(config, market, BacktestOptions()) == 0
+    window = same_window(config, market, BacktestOptions())
+    assert window is not None
+    assert window.skipped > 100
 
 
 def test_bench_beta_book_on_real_data(tmp_path: Path) -> None:
@@ -351,3 +361,89 @@ def test_no_window_for_rules_with_activation_windows(tmp_path: Path) -> None:
     market = load_for([config], data)
     assert Replay(config, market, BacktestOptions())._window is None
     assert assert_same(config, market, BacktestOptions()) == 0
+
+
+MARGIN_BOOKS = {  # the books of ``test_margin_equivalence``, on the bundled replay data
+    "shortfall": ("{SOL: 1000}", "{BTC: 0.5}", "5", "", ""),
+    "fund from spot": (
+        "{SOL: 1000, BTC: 0.6}",
+        "{BTC: 0.2}",
+        "5",
+        "",
+        "collateral: {fund_from: spot, convert: false, fee_rate: 0.00055,"
+        " max_transfer_per_day_usd: 30000, max_convert_per_day_usd: 20000}",
+    ),
+    "convert": (
+        "{SOL: 1000, BTC: 0.6}",
+        "{BTC: 0.2}",
+        "5",
+        "",
+        "collateral: {fund_from: spot, convert: true, fee_rate: 0.00055,"
+        " max_transfer_per_day_usd: 30000, max_convert_per_day_usd: 20000}",
+    ),
+    "release": (
+        "{SOL: 1000}",
+        "{BTC: 10}",
+        "2",
+        "  - {asset: BTC, ratio: 1}\n",
+        "collateral: {fund_from: spot, max_transfer_per_day_usd: 50000}",
+    ),
+    "neutral margin": (
+        "{SOL: 1000}",
+        "{BTC: 10}",
+        "5",
+        "",
+        "collateral: {fund_from: spot, max_transfer_per_day_usd: 50000}",
+    ),
+}
+
+
+@pytest.mark.parametrize("book", sorted(MARGIN_BOOKS))
+def test_margin_books_with_collateral(book: str) -> None:
+    """A SOL proxy on the BTC perp (hourly β) with BTC margin held USD-neutral or under its own
+    rule, a collateral policy topping up from spot (transfers, conversions under daily caps)
+    and releasing surplus: the policy must be idle (``IdleCheck``) at every skipped tick."""
+    from tests.backtest.test_margin_equivalence import OPTIONS, REPLAY, SOL_ON_BTC
+
+    spot, margin, leverage, more, extra = MARGIN_BOOKS[book]
+    config = sim_config(
+        rules=SOL_ON_BTC + more, spot=spot, margin=margin, leverage=leverage, extra=extra
+    )
+    options = dataclasses.replace(OPTIONS, skip_ahead=True)
+    market = load_for([config], REPLAY, options)
+    window = same_window(config, market, options)
+    assert window is not None
+    if book in ("release", "neutral margin"):
+        assert window.skipped > 300
+
+
+def test_hedge_quality_shape_on_real_data(tmp_path: Path) -> None:
+    """``bench/hedge_quality.py``'s SOL/BTC book with every default (OLS over 720 hourly
+    returns re-estimated every hour, the fee-aware band, the ρ gate) over half a year of the
+    real hourly data: BTC margin held USD-neutral on the perp SOL is hedged on, a collateral
+    policy watching its distance."""
+    sys.path.insert(0, str(REPO / "bench"))
+    import hedge_quality as bench
+
+    require(SHARED_DATA / "spot_1h")
+    start = "2024-01-01"
+    hedge_price = bench.first_close(SHARED_DATA, "BTC", start)
+    margin = round(10 * 10_000 * bench.first_close(SHARED_DATA, "SOL", start) / hedge_price, 4)
+    text = bench.CONFIG.format(
+        replay=REPO / "data" / "replay",
+        asset="SOL",
+        hedge="BTC",
+        hold=10_000,
+        margin=margin,
+        fee=bench.FEE,
+    )
+    path = tmp_path / "sol-btc.yaml"
+    path.write_text(text)
+    config = load_config(path)
+    options = BacktestOptions(
+        start=utc(2024, 1, 2), end=utc(2024, 7, 2), funding={"SOL": "config", "BTC": "config"}
+    )
+    market = load_for([config], SHARED_DATA, options)
+    window = same_window(config, market, options)
+    assert window is not None
+    assert window.skipped > 2500  # of 4,369 ticks
