@@ -30,7 +30,7 @@ from __future__ import annotations
 import gc
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
 
@@ -68,6 +68,16 @@ from strategies.state import RuleState
 Progress = Callable[[int, int], None]  # (ticks done, ticks in total)
 UNFUNDED = "the collateral move funding its margin did not complete"  # the daemon's words
 ZERO = Decimal(0)
+
+
+def same_targets(one: BookResult, other: BookResult) -> bool:
+    """Whether two answers of a book want the same: the same instruments, USD, bands' inputs
+    and collateral flags, target by target (their reasons may word a clock differently)."""
+    return len(one.targets) == len(other.targets) and all(
+        (a.asset, a.instrument, a.target_short_usd, a.collateral, a.tracking)
+        == (b.asset, b.instrument, b.target_short_usd, b.collateral, b.tracking)
+        for a, b in zip(one.targets, other.targets, strict=True)
+    )
 
 
 class BacktestError(Exception):
@@ -404,7 +414,7 @@ class Replay:
                 self.activity.events[kind] += 1
             if check.quiet:
                 if self._skip(snapshot, check, tick):
-                    self._open_window(snapshot, margin.states, (book, exposure))
+                    self._open_window(snapshot, margin.states, (book, exposure, inputs))
                 self.states = dict(book.states)
                 return False
         snapshot = self.reader.with_tickers(snapshot)
@@ -442,19 +452,29 @@ class Replay:
         self,
         snapshot: Snapshot,
         states: Mapping[str, WalletState],
-        judged: tuple[BookResult, Mapping[str, Exposure]] | None,
+        judged: tuple[BookResult, Mapping[str, Exposure], RuleInputs] | None,
     ) -> None:
         """After a quiet tick with ``owned`` unchanged and no shortfall: the test of the next
         ticks (``.skip``), for plain ratio rules (``judged`` None) or for the rules the
-        general path evaluated (its result and exposures; ``self.states`` still the ones it
-        was given), when their answers are steady."""
+        general path evaluated (its result, exposures and inputs; ``self.states`` still the
+        ones it was given), when their answers are steady. Rules that moved their state this
+        tick (a clock started, a proxy chosen) are asked again with the new states: when they
+        answer the same targets and keep those states, the window opens from them."""
         window = self._window
         if window is None:
             return
         if judged is None:
             terms = plain_terms(self)
         else:
-            terms = steady_terms(self, judged[0], judged[1], self.states)
+            book, exposure, inputs = judged
+            previous: Mapping[str, RuleState] = self.states
+            if book.states != previous:
+                previous = book.states
+                again = self.book.evaluate(replace(inputs, states=previous))
+                if not same_targets(again, book):
+                    return
+                book = again
+            terms = steady_terms(self, book, exposure, previous)
         if terms is not None:
             self._quiet_plan = window.plan(self, snapshot, states, terms)
 
