@@ -30,7 +30,7 @@ from __future__ import annotations
 import gc
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
@@ -39,8 +39,9 @@ from bot.backtest.data import MarketData, choose_funding
 from bot.backtest.decision import BandCheck, MarginInputs, RuleBook, in_band, in_band_totals
 from bot.backtest.estimates import Estimates
 from bot.backtest.funding import FundingPlan
-from bot.backtest.skip import QuietPlan, quiet_window, record_quiet
-from bot.backtest.skip_terms import Terms, plain_terms, refunded, steady_terms
+from bot.backtest.skip import QuietPlan, quiet_window
+from bot.backtest.skip_record import record_quiet
+from bot.backtest.skip_terms import Terms, plain_terms, refunded, window_terms
 from bot.backtest.snapshot import Change, SnapshotReader
 from bot.backtest.wallets import MarginCheck, WalletState
 from bot.config.models import Config, SimConfig
@@ -68,16 +69,6 @@ from strategies.state import RuleState
 Progress = Callable[[int, int], None]  # (ticks done, ticks in total)
 UNFUNDED = "the collateral move funding its margin did not complete"  # the daemon's words
 ZERO = Decimal(0)
-
-
-def same_targets(one: BookResult, other: BookResult) -> bool:
-    """Whether two answers of a book want the same: the same instruments, USD, bands' inputs
-    and collateral flags, target by target (their reasons may word a clock differently)."""
-    return len(one.targets) == len(other.targets) and all(
-        (a.asset, a.instrument, a.target_short_usd, a.collateral, a.tracking)
-        == (b.asset, b.instrument, b.target_short_usd, b.collateral, b.tracking)
-        for a, b in zip(one.targets, other.targets, strict=True)
-    )
 
 
 class BacktestError(Exception):
@@ -463,18 +454,7 @@ class Replay:
         window = self._window
         if window is None:
             return
-        if judged is None:
-            terms = plain_terms(self)
-        else:
-            book, exposure, inputs = judged
-            previous: Mapping[str, RuleState] = self.states
-            if book.states != previous:
-                previous = book.states
-                again = self.book.evaluate(replace(inputs, states=previous))
-                if not same_targets(again, book):
-                    return
-                book = again
-            terms = steady_terms(self, book, exposure, previous)
+        terms = plain_terms(self) if judged is None else window_terms(self, *judged)
         if terms is not None:
             self._quiet_plan = window.plan(self, snapshot, states, terms)
 

@@ -1,26 +1,29 @@
-"""Skip-ahead for books of plain ratio rules: ticks recorded without being judged.
+"""Skip-ahead: ticks recorded without being judged, when their answer is certain.
 
-After a tick the replay judged quiet through ``Replay._plain_check`` (every rule a plain
-``RatioRule`` on an instrument of its own), with ``owned`` unchanged and no shortfall, the only
+After a tick the replay judged quiet, with ``owned`` unchanged and no shortfall, and whose
+rules are steady (``bot.backtest.skip_terms``: each target ``factor × exposure`` until a known
+tick, or per tick for a proxy re-estimated every hour, ``bot.backtest.beta_paths``), the only
 inputs of the next ticks' checks that move while the account does not change (no order, no
-settlement, no liquidation: ``Change`` "none") are the prices. Each rule's target is then
-``ratio × (held + balance + upnl(P)) × P`` with ``upnl`` the inverse positions'
-``face × (1/P_base − 1/entry)``; the planner's band test and the margin capacity test
-(``MarginCheck.capped_wanted``) are functions of those prices alone. ``QuietWindow.plan`` turns
-the account into plain floats once; ``QuietPlan.quiet`` then tests a tick in a few float
-operations per rule, every figure widened by an error bound far above float rounding (``ERROR``)
-and every test kept ``MARGIN`` inside its edge. A tick that passes would be judged quiet by the
-full check, with the same ``owned`` and no shortfall, so the replay only records it
-(``record_quiet``: the account value from the same Decimal PnL and float sums as
-``SnapshotReader.account_value``); any other tick, and every tick at which the account changed,
-goes through the full path, which makes a new plan when it finds the book quiet again.
+settlement, no liquidation: ``Change`` "none") are the prices. Each target is then ``factor ×
+(held + balance + upnl(P)) × P`` (a margin coin held USD-neutral: its wallet only) with
+``upnl`` the inverse positions' ``face × (1/P_base − 1/entry)``; the planner's band test, the
+margin capacity test (``MarginCheck.capped_wanted``) and the collateral policy's
+(``MarginCheck.collateral_idle``) are functions of those prices alone. ``QuietWindow.plan``
+turns the account into plain floats once; ``QuietPlan.quiet`` then tests a tick in a few float
+operations per target, every figure widened by an error bound far above float rounding
+(``ERROR``) and every test kept ``MARGIN`` inside its edge. A tick that passes would be judged
+quiet by the full check, with the same ``owned`` and no shortfall, so the replay only records
+it (``record_quiet``: the account value from the same Decimal PnL and float sums as
+``SnapshotReader.account_value``, the rules' events). A tick after funding settlements only
+reads the balances again and renews the plan from the same terms (``Replay._settled_quiet``);
+any other tick goes through the full path, which makes a new plan when it finds the book quiet
+and steady again.
 
-Anything the bound does not describe gives no plan: a collateral policy, a linear or entry-less
-position, a long, a wallet the float terms cannot describe, an inactive or linear instrument, a
-valued coin without a rule (its collateral could add a target), a target at or below zero
-(``quiet`` answers False), rules sharing an instrument, a dated market, β or volatility
-estimates. ``BacktestOptions(skip_ahead=False)`` turns it off;
-``tests/backtest/test_skip_equivalence.py`` compares both field by field.
+Anything the bound does not describe gives no plan: a linear or entry-less position, a long, a
+wallet the float terms cannot describe, an inactive or linear instrument, a valued coin without
+a rule or a collateral target, a target at or below zero (``quiet`` answers False), a dated
+market, volatility estimates, activation windows. ``BacktestOptions(skip_ahead=False)`` turns
+it off; ``tests/backtest/test_skip_equivalence.py`` compares both field by field.
 """
 
 from __future__ import annotations
@@ -72,51 +75,6 @@ def quiet_window(replay: Replay, enabled: bool) -> QuietWindow | None:
         replay.margin_check,
         replay.estimates.history,
     )
-
-
-def record_quiet(replay: Replay, plan: QuietPlan) -> None:
-    """Record a tick inside the window as ``Replay._tick`` records a quiet tick: the account's
-    value at the tick's prices, the shorts of the last read, in band, quiet, no shortfall, each
-    varying rule's hedge coin as it was (``owned``, the rule states and the targets stay as
-    they are) and the events its rules report (``plan``'s: the same at every tick)."""
-    rec = replay.recording
-    if replay._window is not None:
-        replay._window.skipped += 1
-    rec.times.append(replay.sim.now_ms // 1000)
-    rec.hedged.append(quiet_value(replay.reader, replay.stable))
-    rec.short_index.append(len(rec.shorts) - 1)
-    for asset in replay._varying:
-        rec.hedge_coin[asset].append(replay._hedge_coin[asset])
-    if plan.terms.events:
-        replay.activity.events.update(plan.terms.events)
-    rec.outside.append(False)
-    rec.quiet.append(True)
-    rec.shortfall.append(False)
-
-
-def quiet_value(reader: SnapshotReader, stable: Mapping[str, float]) -> float:
-    """``reader.account_value(stable)`` after a ``read`` with no change since the last one,
-    without the read: the same Decimal PnL of each open position (all inverse, with an entry:
-    ``QuietWindow.plan`` makes no plan otherwise) and the same float sums in the same order. The
-    reader is left as it was: its next read reprices from the engine's positions anyway."""
-    price = reader.sim.price
-    floats = {coin: float(price(coin)) for coin in reader._priced_coins}
-    upnl: dict[str, Decimal] = dict.fromkeys(reader._margin, ZERO)
-    for _, market, pos, face, inverse_entry in reader._pnl_terms:
-        if face is None:
-            raise AssertionError("a window over a position without PnL constants")
-        pnl = face * (ONE / price(market.base) - inverse_entry)
-        if pos.contracts > 0:
-            pnl = -pnl
-        upnl[market.settle] += pnl
-    total = 0.0
-    for coin, amount in reader._coins_f:
-        total += amount * (floats[coin] if coin in floats else reader._usd(coin, stable))
-    for coin in reader._pnl_coins:
-        value = upnl[coin]
-        if value:
-            total += float(value) * (floats[coin] if coin in floats else reader._usd(coin, stable))
-    return total
 
 
 class QuietWindow:

@@ -24,7 +24,7 @@ from bot.backtest.beta_paths import ProxyFactors
 from bot.core.no_trade import band_fraction
 from bot.core.types import Exposure, HedgeTarget, Snapshot
 from bot.sim.series import to_epoch
-from strategies.base import HedgeRule, own_inverse_perp
+from strategies.base import HedgeRule, RuleInputs, own_inverse_perp
 from strategies.beta import BetaRule
 from strategies.book import BookResult
 from strategies.modifiers import annualized_cost, step_funding_modifier
@@ -93,6 +93,34 @@ def plain_terms(replay: Replay) -> Terms | None:
     band = float(settings.band if settings.band is not None else settings.no_trade.min_band)
     owners = tuple(Owner(asset, symbol, float(ratio), band) for asset, ratio, symbol in plain)
     return Terms(owners, replay.ticks_total, frozenset(), True)
+
+
+def window_terms(
+    replay: Replay, book: BookResult, exposures: Mapping[str, Exposure], inputs: RuleInputs
+) -> Terms | None:
+    """``steady_terms`` of a quiet tick the general path judged (its book's answer, exposures
+    and inputs; ``replay.states`` still the states the rules were given). Rules that moved
+    their state this tick (a clock started, a modifier engaged, a gate reset) are asked again
+    with the new states: when they want the same targets (``same_targets``) the terms come
+    from that answer, with the new states as the ones they keep."""
+    previous: Mapping[str, RuleState] = replay.states
+    if book.states != previous:
+        previous = book.states
+        again = replay.book.evaluate(replace(inputs, states=previous))
+        if not same_targets(again, book):
+            return None
+        book = again
+    return steady_terms(replay, book, exposures, previous)
+
+
+def same_targets(one: BookResult, other: BookResult) -> bool:
+    """Whether two answers of a book want the same: the same instruments, USD, bands' inputs
+    and collateral flags, target by target (their reasons may word a clock differently)."""
+    return len(one.targets) == len(other.targets) and all(
+        (a.asset, a.instrument, a.target_short_usd, a.collateral, a.tracking)
+        == (b.asset, b.instrument, b.target_short_usd, b.collateral, b.tracking)
+        for a, b in zip(one.targets, other.targets, strict=True)
+    )
 
 
 def steady_terms(
