@@ -332,9 +332,6 @@ class Replay:
             return False
         self._quiet_plan = None
         snapshot = self.reader.read(self.book.instruments(self.reader.markets, now), change, now)
-        estimates = self.estimates
-        if estimates.needed:
-            estimates.refresh(now)
         key = (self.reader.coin_key, tuple(snapshot.margin))
         if key != self._valued_key:  # valued_assets reads only these keys: cache its answer
             self._valued_key, self._valued = key, valued_assets(snapshot, self.rules)
@@ -343,7 +340,9 @@ class Replay:
         margin.prices = self.reader.prices_f
         margin.usage = self.usage.usage(self.sim.now_ms // 1000)
         if plan is not None and change == "balances" and self._settled_quiet(plan, snapshot, tick):
-            return False
+            return False  # no β the window's rules read falls due in it: no refresh either
+        if self.estimates.needed:
+            self.estimates.refresh(now)
         return self._judge(tick, change, snapshot, margin)
 
     def _settled_quiet(self, plan: QuietPlan, snapshot: Snapshot, tick: int) -> bool:
