@@ -354,13 +354,16 @@ class Replay:
         plan."""
         window = self._window
         terms: Terms | None = plan.terms
+        states = self.states
         if terms is not None and not terms.settles:
-            terms = refunded(self, terms, snapshot)
+            funded = refunded(self, terms, snapshot)
+            terms, states = (None, states) if funded is None else funded
         if window is None or terms is None:
             return False
         renewed = window.plan(self, snapshot, self._margin.states, terms)
         if renewed is None or not renewed.quiet(tick):
             return False
+        self.states = states  # a funding modifier's clock may have started or stopped
         window.settled += 1
         self._record((), False, True, True)
         if plan.terms.events:

@@ -177,23 +177,32 @@ def steady_terms(
     return Terms(tuple(owners), until, events, settles, tuple(funded), static_until)
 
 
-def refunded(replay: Replay, terms: Terms, snapshot: Snapshot) -> Terms | None:
-    """``terms`` renewed past a funding settlement (``snapshot``: read after it), when every
-    funding modifier, stepped with the new rates, keeps its state (so its ratio: the floor
-    while engaged, the rule's otherwise) and reports nothing; None when one would move."""
+def refunded(
+    replay: Replay, terms: Terms, snapshot: Snapshot
+) -> tuple[Terms, dict[str, RuleState]] | None:
+    """``terms`` renewed past a funding settlement (``snapshot``: read after it), with the
+    rules' states after it, when every funding modifier, stepped with the new rates, stays
+    engaged or not as it was (so its ratio: the floor while engaged, the rule's otherwise)
+    and reports nothing; a clock it starts bounds the window. None when one would move."""
     now = snapshot.taken_at
+    states = dict(replay.states)
+    until = terms.static_until
     for rule, symbol in terms.funded:
         params = rule.funding
         if params is None:
             return None
-        state = replay.states.get(rule.asset, NO_STATE).funding
+        whole = states.get(rule.asset, NO_STATE)
         funding = snapshot.funding.get(symbol)
         cost = None if funding is None else annualized_cost(funding)
-        step = step_funding_modifier(params, state, rule.ratio, cost, now)
-        if step.state != state or step.event is not None:
+        step = step_funding_modifier(params, whole.funding, rule.ratio, cost, now)
+        if step.event is not None or step.state.engaged != whole.funding.engaged:
             return None
-    until = min(terms.static_until, replay.ticks_before(replay.reader.funding_until))
-    return replace(terms, until=until)
+        if step.state != whole.funding:  # a breach or calm started or ended: its clock
+            whole = states[rule.asset] = replace(whole, funding=step.state)
+            for instant in clocks(rule, whole):
+                until = min(until, replay.ticks_before(instant))
+    funded_until = min(until, replay.ticks_before(replay.reader.funding_until))
+    return replace(terms, until=funded_until, static_until=until), states
 
 
 def beta_rule_bound(
