@@ -89,18 +89,31 @@ def same(a: object, b: object) -> bool:
     return bool(a == b)
 
 
-def test_bench_ratio_book_on_real_data(tmp_path: Path) -> None:
-    """The bench's ratio book: ten coins on their own inverse perps, a year of hourly candles
-    with Binance funding (settlements every 8 hours)."""
+BENCH_BOOKS = {  # ``bench/backtest_bench.py``'s books: ticks of 8,761 skipped, settlements of
+    # 1,095 renewed, at least
+    "ratio": (5000, 500),  # ten coins on their own inverse perps
+    "beta": (5000, 500),  # eight coins β-adjusted on the BTC perp, daily OLS
+    "proxy": (5000, 500),  # eight on hedge_with auto over BTC and ETH, hourly OLS: 16 β paths
+    "funding": (5000, 500),  # each on its own perp with a funding modifier and its clocks
+}
+
+
+@pytest.mark.parametrize("book", sorted(BENCH_BOOKS))
+def test_bench_books_on_real_data(tmp_path: Path, book: str) -> None:
+    """The bench's books over a year of real hourly candles with Binance funding (settlements
+    every 8 hours)."""
     sys.path.insert(0, str(REPO / "bench"))
     import backtest_bench as bench
 
     require(SHARED_DATA / "spot_1h")
     bench.write_hourly(SHARED_DATA, tmp_path / "hourly")
-    config = bench.config(bench.TEN, "0.05", "ratio")
+    config = bench.config(bench.TEN, "0.05", book)
     market = load_for([config], tmp_path / "hourly")
-    skipped = assert_same(config, market, BacktestOptions())
-    assert skipped > 5000  # of 8,761 ticks
+    window = same_window(config, market, BacktestOptions())
+    assert window is not None
+    skipped, settled = BENCH_BOOKS[book]
+    assert window.skipped > skipped
+    assert window.settled > settled
 
 
 def test_bundled_btc_inverse_config() -> None:
@@ -267,57 +280,6 @@ def test_margin_without_a_rule(tmp_path: Path, policy: bool) -> None:
     window = same_window(config, market, BacktestOptions())
     assert window is not None
     assert window.skipped > 100
-
-
-def test_bench_beta_book_on_real_data(tmp_path: Path) -> None:
-    """The bench's beta book: BTC and ETH on their own perps, eight coins β-adjusted on the
-    BTC perp with a daily OLS β, a year of hourly candles with Binance funding."""
-    sys.path.insert(0, str(REPO / "bench"))
-    import backtest_bench as bench
-
-    require(SHARED_DATA / "spot_1h")
-    bench.write_hourly(SHARED_DATA, tmp_path / "hourly")
-    config = bench.config(bench.TEN, "0.05", "beta")
-    market = load_for([config], tmp_path / "hourly")
-    window = same_window(config, market, BacktestOptions())
-    assert window is not None
-    assert window.skipped > 5000  # of 8,761 ticks
-    assert window.settled > 500  # of 1,095 funding settlements
-
-
-def test_bench_proxy_book_on_real_data(tmp_path: Path) -> None:
-    """The bench's proxy book: only BTC and ETH perps, eight coins on ``hedge_with: auto``
-    with the default estimator (OLS over 720 hourly returns, re-estimated every hour): each
-    proxy's factor followed per tick (``bot.backtest.beta_paths``), sixteen β paths."""
-    sys.path.insert(0, str(REPO / "bench"))
-    import backtest_bench as bench
-
-    require(SHARED_DATA / "spot_1h")
-    bench.write_hourly(SHARED_DATA, tmp_path / "hourly")
-    config = bench.config(bench.TEN, "0.05", "proxy")
-    market = load_for([config], tmp_path / "hourly")
-    window = same_window(config, market, BacktestOptions())
-    assert window is not None
-    assert window.skipped > 5000  # of 8,761 ticks
-    assert window.settled > 500  # of 1,095 funding settlements
-
-
-def test_bench_funding_book_on_real_data(tmp_path: Path) -> None:
-    """The bench's funding book: every coin on its own perp through ``kind: beta`` with a
-    funding modifier (its breach and calm clocks, the rates changing at each settlement),
-    a year of hourly candles with Binance funding."""
-    sys.path.insert(0, str(REPO / "bench"))
-    import backtest_bench as bench
-
-    require(SHARED_DATA / "spot_1h")
-    bench.write_hourly(SHARED_DATA, tmp_path / "hourly")
-    config = bench.config(bench.TEN, "0.05", "funding")
-    market = load_for([config], tmp_path / "hourly")
-    window = same_window(config, market, BacktestOptions())
-    assert window is not None
-    assert window.skipped > 5000  # of 8,761 ticks
-    # past a settlement when no modifier moves with the new rates (most of them)
-    assert window.settled > 300
 
 
 @pytest.mark.parametrize("after", [1, 5])
