@@ -151,6 +151,8 @@ def steady_terms(
         usd = target.target_short_usd
         if exposure is None or usd < 0 or target.collateral != (rule is None):
             return None
+        if rule is not None and target.asset != rule.asset:  # a rule with none, one with two
+            return None
         value = exposure.collateral * exposure.price if rule is None else exposure.exposure_usd
         if not value > 0:  # a target of max(exposure, 0): not a factor of the exposure
             return None
