@@ -11,10 +11,12 @@ step per candle, through the same decision code as the daemon (``bot.daemon.deci
     result.effectiveness, result.ceiling, result.costs.fees
 
 Modules: ``data`` (finding and loading a data folder), ``candles``/``funding`` (file formats),
-``runner`` (the loop), ``snapshot``/``estimates``/``decision``/``wallets`` (the daemon's inputs
-and decision, made fast; ``wallets``: the margin pre-checks), ``collateral`` (the collateral
-policy's actions on the engine, and its daily usage), ``metrics``/``result`` (numbers),
-``report``/``plot`` (output).
+``runner`` (the loop; ``run_types``: its options and records; ``skip``/``skip_terms``/
+``skip_record``/``beta_paths``: the ticks it records without judging them),
+``snapshot``/``estimates``/``decision``/``wallets`` (the daemon's inputs and decision, made
+fast; ``wallets``: the margin pre-checks), ``collateral`` (the collateral policy's actions on
+the engine, and its daily usage), ``metrics``/``result`` (numbers), ``report``/``plot``
+(output).
 """
 
 from __future__ import annotations
@@ -25,7 +27,8 @@ from pathlib import Path
 
 from bot.backtest.data import MarketData, load_market_data
 from bot.backtest.result import BacktestResult, summarize, to_json
-from bot.backtest.runner import BacktestError, BacktestOptions, Progress, Replay, needed_coins
+from bot.backtest.run_types import BacktestError, BacktestOptions, Progress, needed_coins
+from bot.backtest.runner import Replay
 from bot.config.models import Config
 from bot.sim.series import to_epoch
 

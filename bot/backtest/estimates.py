@@ -140,12 +140,6 @@ class Estimates:
     def needed(self) -> bool:
         return bool(self.beta_requests or self.vol_requests)
 
-    @property
-    def next_beta_due(self) -> datetime | None:
-        """No β falls due before this instant (None: no β scheduled yet, or none requested);
-        a tick before it that skipped ``refresh`` would have changed nothing."""
-        return self._next_beta
-
     def refresh(self, now: datetime) -> None:
         """Re-estimate every due β and volatility (see the module docstring)."""
         if self._next_beta is None or now >= self._next_beta:

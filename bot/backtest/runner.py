@@ -28,23 +28,28 @@ paused for one), and only the ones that succeeded count against the daily caps.
 from __future__ import annotations
 
 import gc
-from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import datetime
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 
-from bot.backtest.collateral import Done, UsageWindow, execute_actions
+from bot.backtest.collateral import UsageWindow, execute_actions
 from bot.backtest.data import MarketData, choose_funding
 from bot.backtest.decision import BandCheck, MarginInputs, RuleBook, in_band, in_band_totals
 from bot.backtest.estimates import Estimates
 from bot.backtest.funding import FundingPlan
+from bot.backtest.run_types import (
+    Activity,
+    BacktestError,
+    BacktestOptions,
+    Progress,
+    Recording,
+    sim_config,
+)
 from bot.backtest.skip import QuietPlan, quiet_window
 from bot.backtest.skip_record import record_quiet
-from bot.backtest.skip_terms import Terms, plain_terms, refunded, window_terms
+from bot.backtest.skip_terms import plain_terms, refunded, window_terms
 from bot.backtest.snapshot import Change, SnapshotReader
 from bot.backtest.wallets import MarginCheck, WalletState
-from bot.config.models import Config, SimConfig
+from bot.config.models import Config
 from bot.core.planner import PlannerSettings
 from bot.core.risk import price_disagreement, screen_orders
 from bot.core.types import (
@@ -62,87 +67,12 @@ from bot.sim.errors import RejectError
 from bot.sim.params import STABLECOINS, SimParams
 from bot.sim.series import from_epoch, to_epoch
 from strategies import build_rule
-from strategies.base import HedgeRule, InstrumentListing, RuleInputs, collect_requests
+from strategies.base import HedgeRule, InstrumentListing, RuleInputs
 from strategies.book import BookResult
 from strategies.state import RuleState
 
-Progress = Callable[[int, int], None]  # (ticks done, ticks in total)
 UNFUNDED = "the collateral move funding its margin did not complete"  # the daemon's words
 ZERO = Decimal(0)
-
-
-class BacktestError(Exception):
-    """A run that cannot start (no ``exchange.sim``, no prices for a coin, an empty period)."""
-
-
-@dataclass(frozen=True, slots=True)
-class BacktestOptions:
-    """The period (aware UTC; None: the data's) and per-coin funding overrides
-    (``"deribit"``, ``"bitmex"``, ``"binance_usdm"`` or ``"config"``)."""
-
-    start: datetime | None = None
-    end: datetime | None = None
-    funding: Mapping[str, str] = field(default_factory=dict)
-    skip_ahead: bool = True  # record certainly quiet ticks without judging them (``.skip``)
-
-
-def sim_config(config: Config) -> SimConfig:
-    sim = config.exchange.sim
-    if sim is None:
-        raise BacktestError(
-            "the config has no exchange.sim section: a backtest needs its balances "
-            "(exchange.sim.balances) and fees (exchange.sim.fee_rate)"
-        )
-    return sim
-
-
-def needed_coins(config: Config) -> list[str]:
-    """Coins whose prices the run needs: rule assets, hedge coins, held coins (not stablecoins)."""
-    sim = sim_config(config)
-    coins = set(sim.balances.spot) | set(sim.balances.margin) | set(config.holdings.static)
-    rules = [build_rule(rule_config) for rule_config in config.rules]
-    betas, vols = collect_requests(rules)
-    coins.update(rule.asset for rule in rules)
-    coins.update(rule.instrument.split("/")[0] for rule in rules)
-    coins.update(request.hedge for request in betas)
-    coins.update(request.coin for request in vols)
-    return sorted(coins - STABLECOINS)
-
-
-@dataclass(slots=True)
-class Recording:
-    """Per tick: time (epoch s), account value (USD), the band flags, and which entry of
-    ``shorts`` (each instrument's short, USD face, before the tick's orders) held; per rule the
-    coin it hedges with over the next interval (``hedge_coin``, per tick for rules whose
-    instrument can change, else one entry); each coin-margined wallet before the tick's orders
-    (``wallets``, recorded with ``shorts`` and indexed by ``short_index``); whether the tick's
-    plan had a margin shortfall.
-    Prices are the feed's, recomputed after the run."""
-
-    times: list[int] = field(default_factory=list)
-    hedged: list[float] = field(default_factory=list)
-    hedge_coin: dict[str, list[str]] = field(default_factory=dict)
-    shorts: list[dict[str, float]] = field(default_factory=list)
-    short_index: list[int] = field(default_factory=list)
-    outside: list[bool] = field(default_factory=list)
-    quiet: list[bool] = field(default_factory=list)
-    wallets: list[dict[str, WalletState]] = field(default_factory=list)  # as ``shorts``
-    shortfall: list[bool] = field(default_factory=list)
-
-
-@dataclass(slots=True)
-class Activity:
-    """What the decisions did: orders sent and refused, orders held by the screen, decide()
-    calls, rule events by kind (ticks on which each was reported), collateral actions run
-    (refused ones included) and increases held because their coin's funding failed."""
-
-    orders: int = 0
-    rejected: list[str] = field(default_factory=list)
-    held: int = 0
-    decisions: int = 0
-    events: Counter[str] = field(default_factory=Counter)
-    collateral: list[Done] = field(default_factory=list)
-    held_unfunded: int = 0
 
 
 class Replay:
@@ -353,13 +283,14 @@ class Replay:
         (the account changed: its shorts and wallets too) and the window goes on with the new
         plan."""
         window = self._window
-        terms: Terms | None = plan.terms
-        states = self.states
-        if terms is not None and not terms.settles:
-            funded = refunded(self, terms, snapshot)
-            terms, states = (None, states) if funded is None else funded
-        if window is None or terms is None:
+        if window is None:
             return False
+        terms, states = plan.terms, self.states
+        if terms.funded:
+            funded = refunded(self, terms, snapshot)
+            if funded is None:
+                return False
+            terms, states = funded
         renewed = window.plan(self, snapshot, self._margin.states, terms)
         if renewed is None or not renewed.quiet(tick):
             return False

@@ -135,23 +135,18 @@ class QuietWindow:
         run (computed once per rule and coin); ``requests``: its βs of the candidates whose
         contracts are listed. None when a β's paths cannot be computed."""
         key = (id(rule), coin)
-        if key in self._factors:
-            return self._factors[key]
-        paths: dict[str, BetaPaths] = {}
-        for request in requests:
-            if request.key not in self._paths:
-                self._paths[request.key] = beta_paths(self._history, request, self.times())
-            found = self._paths[request.key]
-            if found is None:
-                break
-            paths[request.hedge] = found
-        else:
-            if coin in paths:
-                factors = proxy_factors(rule, coin, paths, no_trade)
-                self._factors[key] = factors
-                return factors
-        self._factors[key] = None
-        return None
+        if key not in self._factors:
+            paths = {request.hedge: self._beta_paths(request) for request in requests}
+            known = {hedge: found for hedge, found in paths.items() if found is not None}
+            complete = len(known) == len(paths) and coin in known
+            self._factors[key] = proxy_factors(rule, coin, known, no_trade) if complete else None
+        return self._factors[key]
+
+    def _beta_paths(self, request: BetaRequest) -> BetaPaths | None:
+        """``beta_paths`` of ``request`` over every tick of the run, computed once."""
+        if request.key not in self._paths:
+            self._paths[request.key] = beta_paths(self._history, request, self.times())
+        return self._paths[request.key]
 
     def plan(
         self, replay: Replay, snapshot: Snapshot, states: Mapping[str, WalletState], terms: Terms

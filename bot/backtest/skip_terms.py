@@ -57,13 +57,12 @@ class Owner:
 @dataclass(frozen=True, slots=True)
 class Terms:
     """``owners``; ``until``: the first tick they no longer describe; ``events``:
-    the kinds the rules report at every tick they describe; ``settles``: whether they hold
-    across funding settlements as they are (no funding modifier)."""
+    the kinds the rules report at every tick they describe. Without ``funded`` rules they hold
+    across funding settlements as they are."""
 
     owners: tuple[Owner, ...]
     until: int
     events: frozenset[str]
-    settles: bool
     # the rules with a funding modifier and their instruments, and ``until`` but for the
     # funding rates (``refunded`` renews the window past a settlement that moves no modifier)
     funded: tuple[tuple[BetaRule, str], ...] = ()
@@ -92,7 +91,7 @@ def plain_terms(replay: Replay) -> Terms | None:
     settings = replay.settings
     band = float(settings.band if settings.band is not None else settings.no_trade.min_band)
     owners = tuple(Owner(asset, symbol, float(ratio), band) for asset, ratio, symbol in plain)
-    return Terms(owners, replay.ticks_total, frozenset(), True)
+    return Terms(owners, replay.ticks_total, frozenset())
 
 
 def window_terms(
@@ -175,8 +174,7 @@ def steady_terms(
     static_until = until
     if funded:  # their ratios follow the funding rates the reader shows
         until = min(until, replay.ticks_before(replay.reader.funding_until))
-    settles = not funded
-    return Terms(tuple(owners), until, events, settles, tuple(funded), static_until)
+    return Terms(tuple(owners), until, events, tuple(funded), static_until)
 
 
 def refunded(

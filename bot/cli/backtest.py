@@ -15,7 +15,7 @@ from rich.console import Console
 
 if TYPE_CHECKING:
     from bot.backtest import BacktestResult
-    from bot.backtest.runner import Progress
+    from bot.backtest.run_types import Progress
     from bot.config.models import Config
 
 EXIT_USAGE = 2  # a config, data or argument problem: nothing was replayed

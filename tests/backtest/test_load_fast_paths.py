@@ -13,17 +13,11 @@ from bot.backtest.funding import FundingHistory, load_history
 from bot.backtest.parsing import HOUR
 from bot.sim.errors import ReplayDataError
 from bot.sim.series import DecimalColumn, load_series
+from tests.shared_data import SHARED_DATA, require
 
-SHARED_DATA = Path("/work/shared/data")
 BTC_FUNDING = SHARED_DATA / "perp_binance_usdm" / "binance_usdm_BTCUSDT_funding.csv"
 BTC_CANDLES = SHARED_DATA / "spot_1h" / "binance_spot_BTCUSDT_1h.csv.gz"
 FUNDING_HEADER = "timestamp,symbol,funding_rate"
-
-
-def require(path: Path) -> Path:
-    if not path.exists():
-        pytest.skip(f"{path} not available")
-    return path
 
 
 def crlf_copy(source: Path, folder: Path) -> Path:
