@@ -291,7 +291,7 @@ class Replay:
             if funded is None:
                 return False
             terms, states = funded
-        renewed = window.plan(self, snapshot, self._margin.states, terms)
+        renewed = window.renew(self, plan, snapshot, self._margin.states, terms)
         if renewed is None or not renewed.quiet(tick):
             return False
         self.states = states  # a funding modifier's clock may have started or stopped

@@ -28,7 +28,7 @@ it off; ``tests/backtest/test_skip_equivalence.py`` compares both field by field
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
@@ -38,7 +38,7 @@ import numpy.typing as npt
 from bot.backtest.beta_paths import BetaPaths, ProxyFactors, beta_paths, proxy_factors
 from bot.backtest.decision import held_constants
 from bot.backtest.history import History
-from bot.backtest.skip_terms import Terms, steady_kind
+from bot.backtest.skip_terms import Owner, Terms, steady_kind
 from bot.backtest.wallets import SLACK, MarginCheck, WalletState, wallet_capacity
 from bot.core.no_trade import NoTradeTerms
 from bot.core.types import Snapshot
@@ -170,11 +170,7 @@ class QuietWindow:
         grouped: dict[str, list[OwnerTerms]] = {}
         for owner in terms.owners:
             asset, varying = owner.asset, owner.varying
-            wallet = snapshot.margin.get(asset)
-            amount = float(wallet.balance) if wallet is not None else 0.0
-            if not owner.collateral:  # a rule's exposure: spot and static too
-                amount += float(snapshot.spot.get(asset, ZERO))
-                amount += float(snapshot.static.get(asset, ZERO))
+            amount = _amount(owner, snapshot)
             on_it = grouped.setdefault(owner.symbol, [])
             settled = tuple(positions.get(asset, ()))
             prices = self.prices(asset)
@@ -186,6 +182,7 @@ class QuietWindow:
         instruments: list[InstrumentTerms] = []
         coins: dict[str, int] = {}
         proxies: dict[str, set[str]] = {}
+        recipe: list[tuple[Owner, ...]] = []
         for symbol, on_it in grouped.items():
             listed = markets.get(symbol)
             signed = held.get(symbol, ZERO)
@@ -197,6 +194,13 @@ class QuietWindow:
                 return None
             index = coins.setdefault(coin, len(coins))
             instruments.append((known[3], known[4], known[5], index, tuple(on_it)))
+            recipe.append(
+                tuple(
+                    o
+                    for o in terms.owners
+                    if o.symbol == symbol and (o.varying is not None or o.factor > 0)
+                )
+            )
             users = proxies.setdefault(coin, set())
             users.update(o.asset for o in terms.owners if o.symbol == symbol and o.asset != coin)
         margined = self._margined(coins, states)
@@ -205,10 +209,59 @@ class QuietWindow:
         idle = None
         if self.check.collateral is not None:
             idle = IdleCheck(replay, self.check, margined, coins, proxies, snapshot, terms)
-        return QuietPlan(tuple(instruments), margined, self.check, terms, idle)
+        plan = QuietPlan(tuple(instruments), margined, self.check, terms, idle)
+        plan.made_from = (tuple(recipe), tuple(coins), replay._valued, reader.positions_read)
+        return plan
+
+    def renew(
+        self,
+        replay: Replay,
+        plan: QuietPlan,
+        snapshot: Snapshot,
+        states: Mapping[str, WalletState],
+        terms: Terms,
+    ) -> QuietPlan | None:
+        """``plan(replay, snapshot, states, terms)`` after funding settlements only, from
+        ``plan`` (made before them): the same positions, owners and valued coins give the same
+        instruments but for each owner's coin amount and each margin coin's wallet, so only
+        those are read again. Anything else (a collateral policy, new owners, positions read
+        again, other valued coins) makes the plan anew."""
+        made_from = plan.made_from
+        if (
+            made_from is None
+            or plan.idle is not None
+            or terms.owners is not plan.terms.owners
+            or made_from[2] is not replay._valued
+            or made_from[3] != replay.reader.positions_read
+        ):
+            return self.plan(replay, snapshot, states, terms)
+        recipe, coins, _, _ = made_from
+        margined = self._margined(dict.fromkeys(coins, 0), states)
+        if margined is None:
+            return None
+        instruments = tuple(
+            (
+                unit,
+                slack,
+                signed,
+                coin,
+                tuple(
+                    (prices, factor, lows, highs, band, bands, _amount(owner, snapshot), settled)
+                    for (prices, factor, lows, highs, band, bands, _, settled), owner in zip(
+                        on_it, owners, strict=True
+                    )
+                ),
+            )
+            for (unit, slack, signed, coin, on_it), owners in zip(
+                plan.instruments, recipe, strict=True
+            )
+        )
+        renewed = QuietPlan(instruments, margined, self.check, terms)
+        renewed.made_from = made_from
+        return renewed
 
     def _margined(
-        self, coins: Mapping[str, int], states: Mapping[str, WalletState]
+        self, coins: Iterable[str], states: Mapping[str, WalletState]
     ) -> tuple[tuple[WalletState, list[float]], ...] | None:
         """Each margin coin's wallet and prices, in ``coins``' order; None when a wallet is
         missing or only its exact test can judge it."""
@@ -241,6 +294,18 @@ class QuietWindow:
         return known
 
 
+def _amount(owner: Owner, snapshot: Snapshot) -> float:
+    """The coins ``owner``'s exposure counts (coin): its margin wallet's balance, and for a
+    rule's exposure (not a margin coin held USD-neutral) its spot and static holdings too."""
+    asset = owner.asset
+    wallet = snapshot.margin.get(asset)
+    amount = float(wallet.balance) if wallet is not None else 0.0
+    if not owner.collateral:
+        amount += float(snapshot.spot.get(asset, ZERO))
+        amount += float(snapshot.static.get(asset, ZERO))
+    return amount
+
+
 # per owner of an instrument: its asset's prices, constant factor, or the lowest and highest
 # factor per tick (a proxy re-estimated at every tick), its band (or its floor per tick), coin
 # amount, and the (base prices, face, 1/entry) of the positions settled in the asset
@@ -256,6 +321,7 @@ OwnerTerms = tuple[
 ]
 # per instrument: USD per contract, slack, signed contracts, margin coin (index), owners
 InstrumentTerms = tuple[float, float, float, int, tuple[OwnerTerms, ...]]
+MadeFrom = tuple[tuple[tuple[Owner, ...], ...], tuple[str, ...], object, int]
 
 
 class IdleCheck:
@@ -317,7 +383,7 @@ class IdleCheck:
 class QuietPlan:
     """``QuietWindow.plan``'s test, one tick at a time (every figure plain float)."""
 
-    __slots__ = ("check", "coins", "idle", "instruments", "terms", "until")
+    __slots__ = ("check", "coins", "idle", "instruments", "made_from", "terms", "until")
 
     def __init__(
         self,
@@ -333,6 +399,9 @@ class QuietPlan:
         self.terms = terms  # what the plan was made of (a renewed plan starts from them)
         self.until = terms.until
         self.idle = idle
+        # what ``QuietWindow.renew`` reuses: each instrument's owners, the margin coins in
+        # order, the replay's valued coins and the reader's count of position reads then
+        self.made_from: MadeFrom | None = None
 
     def quiet(self, tick: int) -> bool:
         """Whether tick ``tick`` is certainly quiet, the account unchanged since the plan: every

@@ -4,16 +4,12 @@ records a quiet one."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from decimal import Decimal
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from bot.backtest.runner import Replay
     from bot.backtest.skip import QuietPlan
     from bot.backtest.snapshot import SnapshotReader
-
-ZERO = Decimal(0)
-ONE = Decimal(1)
 
 
 def record_quiet(replay: Replay, plan: QuietPlan) -> None:
@@ -38,24 +34,6 @@ def record_quiet(replay: Replay, plan: QuietPlan) -> None:
 
 def quiet_value(reader: SnapshotReader, stable: Mapping[str, float]) -> float:
     """``reader.account_value(stable)`` after a ``read`` with no change since the last one,
-    without the read: the same Decimal PnL of each open position (all inverse, with an entry:
-    ``QuietWindow.plan`` makes no plan otherwise) and the same float sums in the same order. The
-    reader is left as it was: its next read reprices from the engine's positions anyway."""
+    without the read: the same float sums at the engine's prices now (``value_at``)."""
     price = reader.sim.price
-    floats = {coin: float(price(coin)) for coin in reader._priced_coins}
-    upnl: dict[str, Decimal] = dict.fromkeys(reader._margin, ZERO)
-    for _, market, pos, face, inverse_entry in reader._pnl_terms:
-        if face is None:
-            raise AssertionError("a window over a position without PnL constants")
-        pnl = face * (ONE / price(market.base) - inverse_entry)
-        if pos.contracts > 0:
-            pnl = -pnl
-        upnl[market.settle] += pnl
-    total = 0.0
-    for coin, amount in reader._coins_f:
-        total += amount * (floats[coin] if coin in floats else reader._usd(coin, stable))
-    for coin in reader._pnl_coins:
-        value = upnl[coin]
-        if value:
-            total += float(value) * (floats[coin] if coin in floats else reader._usd(coin, stable))
-    return total
+    return reader.value_at({coin: float(price(coin)) for coin in reader._priced_coins}, stable)

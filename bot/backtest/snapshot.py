@@ -68,6 +68,8 @@ class SnapshotReader:
         self._open: list[tuple[str, Market, Position]] = []  # every non-flat position
         self._pnl_terms: list[PnlTerms] = []  # the same, with their PnL constants
         self._pnl_coins: list[str] = []  # the coins they settle in
+        # per open inverse position: settle coin, base, ±face (USD) and 1/entry, as floats
+        self._pnl_floats: list[tuple[str, str, float, float]] | None = []
         self._unknown: frozenset[str] = frozenset()
         self._coins: list[str] = []
         self._priced_coins: list[str] = []
@@ -123,6 +125,12 @@ class SnapshotReader:
         """Epoch s at which the funding rates a decision sees next change (the next funding
         grid instant); the last read's hold until then."""
         return self._funding_until
+
+    @property
+    def positions_read(self) -> int:
+        """How many times the positions were read anew (orders, liquidations, other
+        instruments); a read after funding settlements only does not count."""
+        return self._full_reads
 
     @property
     def instruments(self) -> tuple[str, ...]:
@@ -196,16 +204,32 @@ class SnapshotReader:
         """USD value of the whole account (the engine's spot wallet, static holdings, margin
         equity) at the last read's prices, for the statistics (float); ``stable``: prices of
         coins without candles (stablecoins)."""
-        floats = self.prices_f
+        return self.value_at(self.prices_f, stable)
+
+    def value_at(self, floats: Mapping[str, float], stable: Mapping[str, float]) -> float:
+        """``account_value`` with the last read's balances and positions at the prices
+        ``floats`` (USD per coin, those of ``_priced_coins``). The unrealized PnL of inverse
+        positions is summed in float (a statistic): the same sums whether the positions were
+        just read or only carried over (``bot.backtest.skip_record``)."""
         total = 0.0
         for coin, amount in self._coins_f:  # spot + static + margin balance, per coin
             total += amount * (floats[coin] if coin in floats else self._usd(coin, stable))
-        margin = self._margin
-        for coin in self._pnl_coins:  # the others' unrealized PnL is 0 (``_reprice``)
-            wallet = margin[coin]
-            if wallet.unrealized_pnl:
-                value = floats[coin] if coin in floats else self._usd(coin, stable)
-                total += float(wallet.unrealized_pnl) * value
+        terms = self._pnl_floats
+        if terms is None:  # a linear or entry-less position: the read's Decimal PnL
+            margin = self._margin
+            for coin in self._pnl_coins:  # the others' unrealized PnL is 0 (``_reprice``)
+                wallet = margin[coin]
+                if wallet.unrealized_pnl:
+                    value = floats[coin] if coin in floats else self._usd(coin, stable)
+                    total += float(wallet.unrealized_pnl) * value
+            return total
+        upnl = dict.fromkeys(self._pnl_coins, 0.0)
+        for settle, base, face, inverse_entry in terms:
+            price = floats[base] if base in floats else float(self.sim.price(base))
+            upnl[settle] += face * (1.0 / price - inverse_entry)
+        for coin, pnl in upnl.items():
+            if pnl:
+                total += pnl * (floats[coin] if coin in floats else self._usd(coin, stable))
         return total
 
     def shorts(self) -> dict[str, float]:
@@ -276,6 +300,7 @@ class SnapshotReader:
         self._open = [(s, self.markets[s], p) for s, p in everything.items()]
         self._pnl_terms = [_pnl_terms(s, m, p) for s, m, p in self._open]
         self._pnl_coins = sorted({m.settle for _, m, _ in self._open})
+        self._pnl_floats = _float_terms(self._pnl_terms)
 
     def _refresh_balances(self) -> bool:
         """After funding: new margin balances and positions (liquidation prices); False when a
@@ -341,6 +366,18 @@ def _pnl_terms(symbol: str, market: Market, pos: Position) -> PnlTerms:
         return symbol, market, pos, None, ZERO
     face = abs(pos.contracts) * market.contract_size
     return symbol, market, pos, face, ONE / pos.entry_price
+
+
+def _float_terms(terms: Sequence[PnlTerms]) -> list[tuple[str, str, float, float]] | None:
+    """Each open position's PnL constants as floats (settle coin, base, face signed so that
+    ``face × (1/price − 1/entry)`` is its PnL, 1/entry); None when one has none (linear)."""
+    out: list[tuple[str, str, float, float]] = []
+    for _, market, pos, face, inverse_entry in terms:
+        if face is None:
+            return None
+        signed = -float(face) if pos.contracts > 0 else float(face)
+        out.append((market.settle, market.base, signed, float(inverse_entry)))
+    return out
 
 
 class RepricedPositions(Mapping[str, Position]):

@@ -8,6 +8,7 @@ fee there; funding is credited or debited to the same wallet.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from decimal import Decimal
 
 from bot.core.inverse import MaintenanceBasis
@@ -25,6 +26,21 @@ from bot.sim.records import (
 )
 
 ZERO = Decimal(0)
+
+
+@dataclass(frozen=True, slots=True)
+class _LiquidationMemo:
+    """One symbol's last liquidation price and the objects it was computed from."""
+
+    market: Market
+    contracts: Decimal
+    entry: Decimal
+    leverage: Decimal
+    wallet: Decimal
+    maintenance_rate: Decimal
+    maintenance_basis: MaintenanceBasis
+    isolated: bool
+    price: Decimal | None
 
 
 class Account:
@@ -49,6 +65,10 @@ class Account:
         # Liquidation prices change only with the position or its collateral, not with the
         # price: cache them by everything they depend on (the replay asks at every step).
         self._liquidation_cache: dict[tuple[object, ...], Decimal | None] = {}
+        # ... and, per symbol, the last answer with the very objects it came from: Decimals are
+        # immutable and every change replaces them, so the same objects give the same answer
+        # without building and hashing the key (the replay asks for every position each step)
+        self._liquidation_last: dict[str, _LiquidationMemo] = {}
         self._ledger_seq = 0
 
     def position(self, symbol: str) -> SimPosition:
@@ -70,6 +90,19 @@ class Account:
             return None
         isolated = pos.margin_mode == "isolated"
         wallet = ZERO if isolated else self.margin.get(market.settle, ZERO)
+        last = self._liquidation_last.get(market.symbol)
+        if (
+            last is not None
+            and last.market is market
+            and last.contracts is pos.contracts
+            and last.entry is pos.entry
+            and last.leverage is pos.leverage
+            and last.wallet is wallet
+            and last.maintenance_rate is self.maintenance_rate
+            and last.maintenance_basis is self.maintenance_basis
+            and last.isolated is isolated
+        ):
+            return last.price
         key = (
             market.symbol,
             market.contract_size,
@@ -81,22 +114,32 @@ class Account:
             self.maintenance_rate,
             self.maintenance_basis,
         )
-        try:
-            return self._liquidation_cache[key]
-        except KeyError:
-            pass
-        collateral = self.position_margin(market, pos) if isolated else wallet
-        price = margin.liquidation_price(
+        if key in self._liquidation_cache:
+            price = self._liquidation_cache[key]
+        else:
+            collateral = self.position_margin(market, pos) if isolated else wallet
+            price = margin.liquidation_price(
+                market,
+                pos.contracts,
+                pos.entry,
+                collateral,
+                self.maintenance_rate,
+                self.maintenance_basis,
+            )
+            if len(self._liquidation_cache) > 4096:  # positions change; old keys never come back
+                self._liquidation_cache.clear()
+            self._liquidation_cache[key] = price
+        self._liquidation_last[market.symbol] = _LiquidationMemo(
             market,
             pos.contracts,
             pos.entry,
-            collateral,
+            pos.leverage,
+            wallet,
             self.maintenance_rate,
             self.maintenance_basis,
+            isolated,
+            price,
         )
-        if len(self._liquidation_cache) > 4096:  # positions change; old keys are never asked
-            self._liquidation_cache.clear()
-        self._liquidation_cache[key] = price
         return price
 
     def _next_exec_id(self, kind: ExecKind) -> str:
