@@ -3,7 +3,7 @@
 Per tick, at each candle close (the first at the start, before any step):
 
 1. snapshot of the engine (``bot.backtest.snapshot``), due β/vol estimates (``.estimates``);
-2. exposures, rule targets and states as ``decide()`` computes them (``.decision.RuleBook``);
+2. exposures, rule targets and states as ``decide()`` computes them (``.rulebook.RuleBook``);
 3. every instrument (every owner's part) inside its band, margin sizing changing nothing and
    the collateral policy idle (``.decision.in_band``): nothing more (``decide()`` would place no
    order and move no coin; the plan's ``owned`` and shortfall are kept). Otherwise
@@ -33,9 +33,10 @@ from decimal import Decimal
 
 from bot.backtest.collateral import UsageWindow, execute_actions
 from bot.backtest.data import MarketData, choose_funding
-from bot.backtest.decision import BandCheck, MarginInputs, RuleBook, in_band, in_band_totals
+from bot.backtest.decision import BandCheck, MarginInputs, in_band, in_band_totals
 from bot.backtest.estimates import Estimates
 from bot.backtest.funding import FundingPlan
+from bot.backtest.rulebook import RuleBook
 from bot.backtest.run_types import (
     Activity,
     BacktestError,

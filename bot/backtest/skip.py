@@ -35,8 +35,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import numpy.typing as npt
 
+from bot.backtest.band_parts import held_constants
 from bot.backtest.beta_paths import BetaPaths, ProxyFactors, beta_paths, proxy_factors
-from bot.backtest.decision import held_constants
 from bot.backtest.history import History
 from bot.backtest.skip_terms import Owner, Terms, steady_kind
 from bot.backtest.wallets import SLACK, MarginCheck, WalletState, wallet_capacity

@@ -52,7 +52,8 @@ def test_renewed_plan_is_the_plan_made_anew(
         assert renewed.coins == fresh.coins
         assert (renewed.until, renewed.terms) == (fresh.until, fresh.terms)
         assert (renewed.idle is None) == (fresh.idle is None)
-        assert renewed.made_from is not None and fresh.made_from is not None
+        assert renewed.made_from is not None
+        assert fresh.made_from is not None
         assert renewed.made_from[:2] == fresh.made_from[:2]
         counts["short" if renewed.made_from is plan.made_from else "anew"] += 1
         return renewed
