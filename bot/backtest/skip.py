@@ -405,7 +405,7 @@ class QuietPlan:
 
     def quiet(self, tick: int) -> bool:
         """Whether tick ``tick`` is certainly quiet, the account unchanged since the plan: every
-        instrument's target (its owners' sum) clearly inside its band (``_Pass``'s float
+        instrument's target (its owners' sum) clearly inside its band (``BandPass``'s float
         bound, the allowance the owners' bands times their targets), every margin coin's
         wanted short clearly carried (``MarginCheck.capped_wanted``) and the collateral
         policy idle, each figure widened by ``ERROR`` and each test kept ``MARGIN`` away from
