@@ -45,7 +45,8 @@ from bot.backtest.run_types import (
     Recording,
     sim_config,
 )
-from bot.backtest.skip import QuietPlan, quiet_window
+from bot.backtest.skip import quiet_window
+from bot.backtest.skip_plan import QuietPlan
 from bot.backtest.skip_record import record_quiet
 from bot.backtest.skip_terms import plain_terms, refunded, window_terms
 from bot.backtest.snapshot import Change, SnapshotReader

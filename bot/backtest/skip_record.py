@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from bot.backtest.runner import Replay
-    from bot.backtest.skip import QuietPlan
+    from bot.backtest.skip_plan import QuietPlan
     from bot.backtest.snapshot import SnapshotReader
 
 

@@ -20,16 +20,23 @@ with ``read_snapshot`` through the simulated port.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
 from typing import Literal
 
 from bot.backtest.funding import FundingPlan
+from bot.backtest.snapshot_views import (
+    PnlTerms,
+    RepricedPositions,
+    Tickers,
+    float_terms,
+    pnl_terms,
+)
 from bot.backtest.wallets import WalletState, wallet_states
 from bot.config.models import HoldingsConfig
-from bot.core.types import FundingRate, MarginWallet, Market, Position, Snapshot, Ticker
+from bot.core.types import FundingRate, MarginWallet, Market, Position, Snapshot
 from bot.daemon.snapshot import price_symbol
 from bot.sim import margin
 from bot.sim.engine import SimExchange
@@ -139,7 +146,7 @@ class SnapshotReader:
 
     @property
     def open_terms(self) -> list[PnlTerms]:
-        """Every open position with its PnL constants (``_pnl_terms``), as of the last read."""
+        """Every open position with its PnL constants (``pnl_terms``), as of the last read."""
         return self._pnl_terms
 
     @property
@@ -298,9 +305,9 @@ class SnapshotReader:
         }
         self.held = {symbol: position.contracts for symbol, position in self._base.items()}
         self._open = [(s, self.markets[s], p) for s, p in everything.items()]
-        self._pnl_terms = [_pnl_terms(s, m, p) for s, m, p in self._open]
+        self._pnl_terms = [pnl_terms(s, m, p) for s, m, p in self._open]
         self._pnl_coins = sorted({m.settle for _, m, _ in self._open})
-        self._pnl_floats = _float_terms(self._pnl_terms)
+        self._pnl_floats = float_terms(self._pnl_terms)
 
     def _refresh_balances(self) -> bool:
         """After funding: new margin balances and positions (liquidation prices); False when a
@@ -353,105 +360,3 @@ class SnapshotReader:
 
     def _usd(self, coin: str, stable: Mapping[str, float]) -> float:
         return float(self.sim.price(coin)) if coin in self.priced else stable[coin]
-
-
-PnlTerms = tuple[str, Market, Position, Decimal | None, Decimal]
-
-
-def _pnl_terms(symbol: str, market: Market, pos: Position) -> PnlTerms:
-    """What ``margin.pnl`` of an open inverse position computes before the price enters:
-    ``bot.core.inverse.position_pnl_coin`` is ``±face × (1/price − 1/entry)`` with ``face =
-    |contracts| × contract_size``. ``face`` None: call ``margin.pnl`` (linear, flat, no entry)."""
-    if market.kind != "inverse" or pos.contracts == 0 or not pos.entry_price:
-        return symbol, market, pos, None, ZERO
-    face = abs(pos.contracts) * market.contract_size
-    return symbol, market, pos, face, ONE / pos.entry_price
-
-
-def _float_terms(terms: Sequence[PnlTerms]) -> list[tuple[str, str, float, float]] | None:
-    """Each open position's PnL constants as floats (settle coin, base, face signed so that
-    ``face × (1/price − 1/entry)`` is its PnL, 1/entry); None when one has none (linear)."""
-    out: list[tuple[str, str, float, float]] = []
-    for _, market, pos, face, inverse_entry in terms:
-        if face is None:
-            return None
-        signed = -float(face) if pos.contracts > 0 else float(face)
-        out.append((market.settle, market.base, signed, float(inverse_entry)))
-    return out
-
-
-class RepricedPositions(Mapping[str, Position]):
-    """The engine's positions at new prices: each ``Position`` is built on first access with the
-    mark price and unrealized PnL of the read it belongs to (captured, so a later access sees
-    the same values); the rest (contracts, entry, liquidation price, ...) is the engine's."""
-
-    __slots__ = ("_base", "_built", "_markets", "_pnl", "_prices")
-
-    def __init__(
-        self,
-        base: Mapping[str, Position],
-        markets: Mapping[str, Market],
-        prices: Mapping[str, Decimal],
-        pnl: Mapping[str, Decimal],
-    ) -> None:
-        self._base = base
-        self._markets = markets
-        self._prices = prices
-        self._pnl = pnl
-        self._built: dict[str, Position] = {}
-
-    def __getitem__(self, symbol: str) -> Position:
-        built = self._built.get(symbol)
-        if built is None:
-            pos = self._base[symbol]
-            built = self._built[symbol] = Position(
-                symbol,
-                pos.contracts,
-                pos.entry_price,
-                self._prices[self._markets[symbol].base],
-                self._pnl.get(symbol, ZERO),
-                pos.leverage,
-                pos.margin_mode,
-                pos.liquidation_price,
-                pos.hedge_mode,
-            )
-        return built
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._base)
-
-    def __len__(self) -> int:
-        return len(self._base)
-
-
-class Tickers(Mapping[str, Ticker]):
-    """``sim.tickers(symbols)``, asked of the engine when read (``with_tickers``): one symbol
-    when one is looked up, all of them for anything else."""
-
-    __slots__ = ("_one", "_read", "_sim", "_symbols")
-
-    def __init__(self, sim: SimExchange, symbols: Sequence[str]) -> None:
-        self._sim = sim
-        self._symbols = symbols
-        self._read: dict[str, Ticker] | None = None
-        self._one: dict[str, Ticker] = {}
-
-    def _tickers(self) -> dict[str, Ticker]:
-        read = self._read
-        if read is None:
-            read = self._read = self._sim.tickers(self._symbols)
-        return read
-
-    def __getitem__(self, symbol: str) -> Ticker:
-        if self._read is None and symbol in self._symbols:
-            one = self._one.get(symbol)
-            if one is None:
-                one = self._one[symbol] = self._sim.tickers((symbol,))[symbol]
-            return one
-        return self._tickers()[symbol]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._tickers())
-
-    def __len__(self) -> int:
-        return len(self._tickers())

@@ -11,7 +11,8 @@ import pytest
 
 from bot.backtest import BacktestOptions, load_for
 from bot.backtest.runner import Replay
-from bot.backtest.skip import QuietPlan, QuietWindow
+from bot.backtest.skip import QuietWindow
+from bot.backtest.skip_plan import QuietPlan
 from bot.backtest.skip_terms import Terms
 from bot.backtest.wallets import WalletState
 from bot.core.types import Snapshot
