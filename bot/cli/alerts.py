@@ -27,7 +27,7 @@ EXIT_NONE_DELIVERED = 1
 
 
 def _load(path: Path) -> Any:
-    from bot.cli.main import load_or_exit  # at call time: bot.cli.main imports this module
+    from bot.cli.common import load_or_exit
 
     return load_or_exit(path, trading=False)
 

@@ -24,7 +24,7 @@ AccountOption = Annotated[str, typer.Option("--account", help="Account name.")]
 def _set(config_path: Path, mode: ControlMode, reason: str, account: str) -> None:
     import asyncio
 
-    from bot.cli.main import load_or_exit
+    from bot.cli.common import load_or_exit
     from bot.store.db import create_engine, upgrade
     from bot.store.rule_repo import RuleRecords
 

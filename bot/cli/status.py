@@ -27,7 +27,7 @@ def status_command(
     alerts and the last tick time, read from the database (the daemon need not run)."""
     import asyncio
 
-    from bot.cli.main import load_or_exit
+    from bot.cli.common import load_or_exit
     from bot.store.db import create_engine, upgrade
     from bot.store.status_query import account_status
 
