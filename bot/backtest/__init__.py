@@ -15,8 +15,8 @@ Modules: ``data`` (finding and loading a data folder), ``candles``/``funding`` (
 ``skip_record``/``beta_paths``: the ticks it records without judging them),
 ``snapshot``/``estimates``/``decision``/``wallets`` (the daemon's inputs and decision, made
 fast; ``wallets``: the margin pre-checks), ``collateral`` (the collateral policy's actions on
-the engine, and its daily usage), ``metrics``/``result`` (numbers), ``report``/``plot``
-(output).
+the engine, and its daily usage), ``metrics``/``result`` (numbers; ``result_types``: the
+result's dataclasses), ``report``/``plot``/``result_json`` (output).
 """
 
 from __future__ import annotations
@@ -26,7 +26,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from bot.backtest.data import MarketData, load_market_data
-from bot.backtest.result import BacktestResult, summarize, to_json
+from bot.backtest.result import summarize
+from bot.backtest.result_json import to_json
+from bot.backtest.result_types import BacktestResult
 from bot.backtest.run_types import BacktestError, BacktestOptions, Progress, needed_coins
 from bot.backtest.runner import Replay
 from bot.config.models import Config

@@ -18,7 +18,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from bot.backtest.result import BacktestResult, to_json
+from bot.backtest.result_json import to_json
+from bot.backtest.result_types import BacktestResult
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes

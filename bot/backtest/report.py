@@ -13,7 +13,7 @@ from functools import partial
 from rich.console import Console
 from rich.table import Table
 
-from bot.backtest.result import BacktestResult
+from bot.backtest.result_types import BacktestResult
 
 Cell = Callable[[BacktestResult], str]
 MAX_LISTED = 10  # gaps and refused orders shown before "... and N more"

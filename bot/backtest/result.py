@@ -1,180 +1,40 @@
-"""A finished replay as numbers: the hedged and unhedged books, effectiveness, ceilings, costs,
-margin and collateral.
+"""A finished replay as numbers: ``summarize`` turns a ``Replay`` into a ``BacktestResult``
+(``bot.backtest.result_types``) with the hedged and unhedged books, effectiveness, ceilings,
+costs, margin and collateral.
 
 Money totals (fees, funding, turnover) are summed exactly in Decimal from the engine's executions:
 an inverse fill's fee is in coin, valued at its fill price; funding at the settlement's mark;
 turnover is the USD face traded. Statistics over the value series are float64
-(``bot.backtest.metrics``).
-
-Margin, per coin-margined wallet that carried a short: ``used`` = required / equity at each tick
-(before the tick's orders), with ``required`` what ``bot.core.margin.required_equity`` asks of
-the wallet's own short at the minimum liquidation distance (cross; isolated: the initial
-margin): 100 % means a rise of exactly ``collateral.min_liquidation_distance`` would reach
-maintenance. Collateral moves are the ones the engine accepted, valued at the planning price.
+(``bot.backtest.metrics``). Margin and collateral are as described in
+``bot.backtest.result_types``.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from datetime import datetime
 from decimal import Decimal
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from bot.backtest import metrics
+from bot.backtest.result_types import (
+    ZERO,
+    BacktestResult,
+    BookSummary,
+    CollateralMoves,
+    Costs,
+    FloatArray,
+    MarginPeak,
+    ProxyCeiling,
+    Series,
+)
 from bot.backtest.runner import Replay
 from bot.backtest.wallets import WalletState
 from bot.sim.feed import Gap
 from bot.sim.params import STABLECOINS
 from bot.sim.series import Series as SeriesData
 from bot.sim.series import from_epoch
-
-FloatArray = npt.NDArray[np.float64]
-ZERO = Decimal(0)
-
-
-@dataclass(frozen=True, slots=True)
-class BookSummary:
-    """One book over the run (USD)."""
-
-    start_value: float
-    final_value: float
-    daily_vol: float | None
-    max_drawdown: float
-    max_drawdown_fraction: float
-
-    @property
-    def pnl(self) -> float:
-        return self.final_value - self.start_value
-
-
-@dataclass(frozen=True, slots=True)
-class ProxyCeiling:
-    """The §7 ceiling of one rule: its asset's bag against a unit short of ``hedge``."""
-
-    asset: str
-    hedge: str  # coin(s) of the instrument used, e.g. "BTC"
-    rho: float | None
-    rho2: float | None
-    beta_star: float | None
-    days: int
-
-
-@dataclass(frozen=True, slots=True)
-class Costs:
-    """Exact totals (USD) and counts from the engine's executions."""
-
-    fees: Decimal = ZERO
-    funding_received: Decimal = ZERO
-    funding_paid: Decimal = ZERO  # a positive number: what the hedge paid
-    turnover: Decimal = ZERO
-    fills: int = 0
-    liquidations: int = 0
-
-    @property
-    def funding_net(self) -> Decimal:
-        return self.funding_received - self.funding_paid
-
-
-@dataclass(frozen=True, slots=True)
-class MarginPeak:
-    """One coin-margined wallet over the run (module docstring): the highest share of its
-    equity the short required (``math.inf``: a short on no equity) and when, the highest
-    requirement in coin and in USD (each at its own tick)."""
-
-    coin: str
-    peak_used: float
-    peak_at: datetime
-    peak_required: float
-    peak_required_usd: float
-
-
-@dataclass(frozen=True, slots=True)
-class CollateralMoves:
-    """The collateral actions the replay ran: transfers each way, conversions (spot sells of
-    a proxy-hedged asset, with the USD sold), actions the engine refused, and increases held
-    because the move funding them failed."""
-
-    to_margin: int = 0
-    to_margin_usd: Decimal = ZERO
-    to_spot: int = 0
-    to_spot_usd: Decimal = ZERO
-    conversions: int = 0
-    converted_usd: Decimal = ZERO
-    failed: int = 0
-    held_increases: int = 0
-
-    @property
-    def transfers(self) -> int:
-        return self.to_margin + self.to_spot
-
-    @property
-    def transferred_usd(self) -> Decimal:
-        return self.to_margin_usd + self.to_spot_usd
-
-
-@dataclass(frozen=True, slots=True)
-class Series:
-    """Per-tick series for plots: time (epoch s), values, shorts by instrument (USD face),
-    cumulative fees and net funding (USD), each margin wallet's equity and requirement (USD,
-    module docstring) and the ticks with a margin shortfall."""
-
-    times: npt.NDArray[np.int64]
-    hedged: FloatArray
-    unhedged: FloatArray
-    shorts: Mapping[str, FloatArray]
-    fees: FloatArray
-    funding: FloatArray
-    margin_equity: Mapping[str, FloatArray] = field(default_factory=dict)
-    margin_required: Mapping[str, FloatArray] = field(default_factory=dict)
-    shortfall: npt.NDArray[np.bool_] = field(default_factory=lambda: np.zeros(0, dtype=bool))
-
-
-@dataclass(frozen=True, slots=True)
-class BacktestResult:
-    name: str
-    start: datetime
-    end: datetime
-    step_seconds: int
-    ticks: int
-    days: int
-    band: Decimal | None  # None: the fee-aware band (hedge.no_trade)
-    fee_rate: Decimal
-    hedged: BookSummary
-    unhedged: BookSummary
-    effectiveness: float | None
-    ceiling: float | None  # R² of the book on every rule's unit hedge (= ρ² with one rule)
-    ceilings: tuple[ProxyCeiling, ...]
-    costs: Costs
-    orders: int
-    rejected: tuple[str, ...]
-    held: int
-    decisions: int
-    outside_band_share: float
-    events: Mapping[str, int]
-    gaps: tuple[Gap, ...]
-    notes: tuple[str, ...]
-    series: Series = field(repr=False)
-    runtime_seconds: float = 0.0
-    margin: tuple[MarginPeak, ...] = ()
-    shortfall_ticks: int = 0
-    collateral: CollateralMoves = field(default_factory=CollateralMoves)
-
-    @property
-    def shortfall_hours(self) -> float:
-        """Hours with a margin shortfall (ticks × step)."""
-        return self.shortfall_ticks * self.step_seconds / 3600
-
-    @property
-    def vs_ceiling(self) -> float | None:
-        """Effectiveness as a share of the ceiling."""
-        if self.effectiveness is None or not self.ceiling:
-            return None
-        return self.effectiveness / self.ceiling
 
 
 def summarize(replay: Replay, name: str, runtime_seconds: float = 0.0) -> BacktestResult:
@@ -453,96 +313,3 @@ def _notes(replay: Replay, costs: Costs) -> list[str]:
     if failed:
         notes.append(f"{len(failed)} collateral action(s) refused or not sent")
     return notes
-
-
-def to_json(result: BacktestResult) -> dict[str, Any]:
-    """The machine-readable report (USD as floats rounded to cents)."""
-
-    def usd(value: float | Decimal | None) -> float | None:
-        return None if value is None else round(float(value), 2)
-
-    def ratio(value: float | None) -> float | None:
-        return None if value is None else round(value, 6)
-
-    def book(summary: BookSummary) -> dict[str, Any]:
-        return {
-            "start_value_usd": usd(summary.start_value),
-            "final_value_usd": usd(summary.final_value),
-            "pnl_usd": usd(summary.pnl),
-            "daily_pnl_vol_usd": usd(summary.daily_vol),
-            "max_drawdown_usd": usd(summary.max_drawdown),
-            "max_drawdown_fraction": ratio(summary.max_drawdown_fraction),
-        }
-
-    costs = result.costs
-    moves = result.collateral
-    return {
-        "name": result.name,
-        "start": result.start.isoformat(),
-        "end": result.end.isoformat(),
-        "step_seconds": result.step_seconds,
-        "ticks": result.ticks,
-        "days": result.days,
-        "band": "fee-aware" if result.band is None else str(result.band),
-        "fee_rate": str(result.fee_rate),
-        "effectiveness": ratio(result.effectiveness),
-        "ceiling": ratio(result.ceiling),
-        "effectiveness_vs_ceiling": ratio(result.vs_ceiling),
-        "ceilings": [
-            {
-                "asset": c.asset,
-                "hedge": c.hedge,
-                "rho": ratio(c.rho),
-                "rho2": ratio(c.rho2),
-                "beta_star": ratio(c.beta_star),
-                "days": c.days,
-            }
-            for c in result.ceilings
-        ],
-        "hedged": book(result.hedged),
-        "unhedged": book(result.unhedged),
-        "max_drawdown_hedged": usd(result.hedged.max_drawdown),
-        "max_drawdown_unhedged": usd(result.unhedged.max_drawdown),
-        "fees_usd": usd(costs.fees),
-        "funding_usd": usd(costs.funding_net),
-        "funding_received_usd": usd(costs.funding_received),
-        "funding_paid_usd": usd(costs.funding_paid),
-        "orders": result.orders,
-        "fills": costs.fills,
-        "turnover_usd": usd(costs.turnover),
-        "liquidations": costs.liquidations,
-        "refused_orders": len(result.rejected),
-        "rejected_orders": list(result.rejected),
-        "held_orders": result.held,
-        "decide_calls": result.decisions,
-        "outside_band_share": ratio(result.outside_band_share),
-        "rule_events": dict(sorted(result.events.items())),
-        "margin": {
-            peak.coin: {
-                "peak_used": None if math.isinf(peak.peak_used) else ratio(peak.peak_used),
-                "peak_used_at": peak.peak_at.isoformat(),
-                "peak_required_coin": round(peak.peak_required, 8),
-                "peak_required_usd": usd(peak.peak_required_usd),
-            }
-            for peak in result.margin
-        },
-        "margin_shortfall_ticks": result.shortfall_ticks,
-        "margin_shortfall_hours": round(result.shortfall_hours, 2),
-        "transfers": {
-            "count": moves.transfers,
-            "usd": usd(moves.transferred_usd),
-            "to_margin": moves.to_margin,
-            "to_margin_usd": usd(moves.to_margin_usd),
-            "to_spot": moves.to_spot,
-            "to_spot_usd": usd(moves.to_spot_usd),
-        },
-        "conversions": {"count": moves.conversions, "usd": usd(moves.converted_usd)},
-        "collateral_failed": moves.failed,
-        "increases_held_unfunded": moves.held_increases,
-        "gaps": [
-            {"coin": g.coin, "from": g.from_open.isoformat(), "to": g.to_open.isoformat()}
-            for g in result.gaps
-        ],
-        "notes": list(result.notes),
-        "runtime_seconds": round(result.runtime_seconds, 3),
-    }
