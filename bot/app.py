@@ -28,8 +28,9 @@ from bot.exchange.ccxt_port import CcxtPort
 from bot.exchange.errors import TemporaryExchangeError
 from bot.exchange.factory import build_port
 from bot.exchange.port import ExchangePort
-from bot.exchange.profiles import check_venue, profile_for
+from bot.exchange.profiles import profile_for
 from bot.exchange.spot_sources import SpotSource, open_spot_source
+from bot.exchange.venue import check_venue
 from bot.logs import register_secret, scrub_text
 from bot.store.db import create_engine, upgrade
 from bot.store.repo import Store

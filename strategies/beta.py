@@ -17,7 +17,8 @@ Never a silent β of 1: a proxy with no usable estimate, or with ρ below ``rho_
 funding modifier (``strategies.modifiers``) may lower the ratio, and the windows / volatility
 trigger (``strategies.windows``) may set the target to 0. The rule's state (incumbent proxy,
 modifier and trigger clocks) goes out in ``RuleResult.state`` and comes back in
-``RuleInputs.states[asset]``.
+``RuleInputs.states[asset]``. The gates between the configured ratio and the hedged one (funding
+modifier, windows / volatility trigger, ρ taper) are in ``strategies.beta_gating``.
 """
 
 from __future__ import annotations
@@ -35,26 +36,16 @@ from bot.core.types import HedgeTarget, Market
 from bot.stats.beta import BetaEstimate
 from strategies.base import RuleInputs, own_inverse_perp, own_linear_perp
 from strategies.beta_choice import HedgeChoice, estimate_rho, own_contract_choice, stat_decimal
+from strategies.beta_gating import Gating, choice_event, modified_ratio, rho_gated_ratio
 from strategies.events import RuleEvent, RuleResult
-from strategies.modifiers import FundingModifierParams, annualized_cost, step_funding_modifier
+from strategies.modifiers import FundingModifierParams
 from strategies.requests import BetaParams, BetaRequest, VolRequest
-from strategies.rho_gate import step_rho_gate
 from strategies.roll import choose_contract, dated_futures, roll_plan
 from strategies.state import RuleState
-from strategies.windows import TimeWindow, VolTrigger, activation_event, is_active
 
 ContractChoice = Literal["inverse_perp", "linear_perp", "inverse_future"]
 ZERO = Decimal(0)
 _NO_STATE = RuleState()
-
-
-@dataclass(frozen=True, slots=True)
-class Gating:
-    """When the rule hedges (empty: always). ``vol_window_hours``: hourly returns for the vol."""
-
-    windows: tuple[TimeWindow, ...] = ()
-    vol_trigger: VolTrigger | None = None
-    vol_window_hours: int = 24
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,8 +147,31 @@ class BetaRule:
             lifted = self._lift(inputs.markets, (choice.lifted, state.instrument), choice.reason)
             return RuleResult(lifted, tuple(events), state)
         symbol = choice.symbol
-        ratio, reasons, state = self._ratio(inputs, now, state, symbol, events)
-        ratio, state = self._gate(choice, now, state, ratio, reasons, events, exposure_usd)
+        ratio, reasons, state = modified_ratio(
+            inputs,
+            now,
+            state,
+            symbol,
+            events,
+            asset=self.asset,
+            ratio=self.ratio,
+            funding=self.funding,
+            gating=self.gating,
+        )
+        ratio, state = rho_gated_ratio(
+            choice,
+            now,
+            state,
+            ratio,
+            reasons,
+            events,
+            exposure_usd,
+            asset=self.asset,
+            on_low_rho=self.on_low_rho,
+            rho_floor=self.rho_floor,
+            rho_taper=self.rho_taper,
+            rho_breakdown=self.rho_breakdown,
+        )
         beta = choice.beta
         if beta <= 0:
             events.append(self._event("negative_beta", "warning", symbol, choice, exposure_usd))
@@ -199,95 +213,6 @@ class BetaRule:
         if state.instrument != symbol:
             state = replace(state, instrument=symbol)
         return RuleResult(targets, tuple(events), state)
-
-    def _gate(
-        self,
-        choice: HedgeChoice,
-        now: datetime,
-        state: RuleState,
-        ratio: Decimal,
-        reasons: list[str],
-        events: list[RuleEvent],
-        exposure_usd: Decimal,
-    ) -> tuple[Decimal, RuleState]:
-        """The ratio after the correlation gate (``strategies.rho_gate``) of a proxy hedge."""
-        if choice.rho is None or choice.coin == self.asset or self.on_low_rho != "skip":
-            return ratio, state
-        step = step_rho_gate(
-            state.rho_gate,
-            choice.rho,
-            now,
-            floor=self.rho_floor,
-            taper=self.rho_taper,
-            breakdown=self.rho_breakdown,
-        )
-        if step.state != state.rho_gate:
-            state = replace(state, rho_gate=step.state)
-        symbol = choice.symbol or ""
-        if step.broke or step.healed:
-            kind: Literal["rho_breakdown", "rho_restored"] = (
-                "rho_breakdown" if step.broke else "rho_restored"
-            )
-            why = (
-                f"rho({self.asset}, {choice.coin}) {choice.rho} at or below "
-                f"{self.rho_floor - self.rho_taper} for {self.rho_breakdown}: proxy hedge lifted "
-                f"until rho is back at {self.rho_floor}"
-                if step.broke
-                else f"rho({self.asset}, {choice.coin}) {choice.rho} back at the floor "
-                f"{self.rho_floor}: proxy hedge restored"
-            )
-            event = self._event("low_rho", "critical", symbol, choice, exposure_usd)
-            events.append(replace(event, kind=kind, message=why))
-        if step.scale < 1:
-            if state.rho_gate.broken:
-                reasons.append("proxy broken down (rho below the taper for long): lifted")
-            else:
-                reasons.append(
-                    f"rho below floor {self.rho_floor}: hedge tapered to {step.scale:.0%}"
-                )
-        return ratio * step.scale, state
-
-    def _ratio(
-        self,
-        inputs: RuleInputs,
-        now: datetime,
-        state: RuleState,
-        symbol: str,
-        events: list[RuleEvent],
-    ) -> tuple[Decimal, list[str], RuleState]:
-        """The ratio after the funding modifier and the activation gate, with reasons."""
-        ratio, reasons = self.ratio, []
-        if self.funding is not None:
-            funding = inputs.funding.get(symbol)
-            cost = None if funding is None else annualized_cost(funding)
-            step = step_funding_modifier(
-                self.funding,
-                state.funding,
-                ratio,
-                cost,
-                now,
-                asset=self.asset,
-                instrument=symbol,
-            )
-            ratio = step.ratio
-            if step.state != state.funding:
-                state = replace(state, funding=step.state)
-            reasons.append(step.reason)
-            if step.event is not None:
-                events.append(step.event)
-        gate = self.gating
-        if gate.windows or gate.vol_trigger is not None:
-            vol = inputs.realized_vol.get(self.asset)
-            act = is_active(now, gate.windows, vol, gate.vol_trigger, state.activation)
-            event = activation_event(state.activation, act, self.asset, symbol)
-            if event is not None:
-                events.append(event)
-            if act.state != state.activation:
-                state = replace(state, activation=act.state)
-            if not act.active:
-                ratio = ZERO
-            reasons.append(act.reason)
-        return ratio, [r for r in reasons if r], state
 
     def _choose(self, inputs: RuleInputs, now: datetime, state: RuleState) -> HedgeChoice:
         if "/" in self.hedge_with:
@@ -429,8 +354,6 @@ class BetaRule:
         choice: HedgeChoice,
         exposure_usd: Decimal | None,
     ) -> RuleEvent:
-        values = {"beta": str(choice.beta), "rho": str(choice.rho), "hedge": choice.coin}
-        values["rho_floor"] = str(self.rho_floor)
-        if exposure_usd is not None:
-            values["exposure_usd"] = str(exposure_usd)
-        return RuleEvent(kind, severity, self.asset, symbol, choice.reason, values)
+        return choice_event(
+            kind, severity, self.asset, symbol, choice, self.rho_floor, exposure_usd
+        )

@@ -7,7 +7,8 @@ from datetime import timedelta
 from bot.config.models import BetaRuleConfig
 from bot.config.rule_params import WEEKDAYS, WindowConfig, timeframe_seconds
 from strategies.base import register
-from strategies.beta import BetaRule, Gating
+from strategies.beta import BetaRule
+from strategies.beta_gating import Gating
 from strategies.modifiers import FundingModifierParams
 from strategies.requests import BetaParams
 from strategies.windows import DailyWindow, OneOffWindow, TimeWindow, VolTrigger, WeeklyWindow

@@ -11,7 +11,8 @@ import typer
 from rich.console import Console
 
 from bot.cli.status import TEXT, WORD, Cell, print_table
-from bot.exchange.profiles import PROFILES, ExchangeProfile, ccxt_available
+from bot.exchange.profile_model import ExchangeProfile
+from bot.exchange.profiles import PROFILES, ccxt_available
 
 
 def exchange_row(profile: ExchangeProfile) -> dict[str, Any]:

@@ -23,7 +23,7 @@ from bot.core.types import (
 )
 from bot.daemon.decide import Decision
 from bot.daemon.report import action_outcome, decision_report
-from bot.daemon.tick import TickOutcome
+from bot.daemon.tick_outcome import TickOutcome
 
 
 def print_decision(console: Console, report: dict[str, Any]) -> None:

@@ -15,7 +15,8 @@ from bot.alerts.service import AlertService
 from bot.config.models import Config
 from bot.core.types import OrderState
 from bot.daemon.report import state_summary
-from bot.daemon.tick import Hedger, TickOutcome
+from bot.daemon.tick import Hedger
+from bot.daemon.tick_outcome import TickOutcome
 from bot.store.db import create_engine
 from strategies.events import RuleEvent
 from strategies.watch import basis

@@ -16,7 +16,7 @@ from bot.daemon.decide import Decision
 from strategies.risk import LiquidationCheck
 
 if TYPE_CHECKING:
-    from bot.daemon.tick import TickOutcome
+    from bot.daemon.tick_outcome import TickOutcome
 
 
 def _num(value: Decimal | None) -> str | None:

@@ -14,7 +14,8 @@ import structlog
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy.exc import DBAPIError
 
-from bot.daemon.tick import Hedger, TickSkipped
+from bot.daemon.tick import Hedger
+from bot.daemon.tick_outcome import TickSkipped
 
 log = structlog.get_logger(__name__)
 

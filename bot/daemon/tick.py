@@ -1,10 +1,14 @@
-"""One tick of one account: reconcile, read, decide, record, execute, record fills and funding."""
+"""One tick of one account: reconcile, read, decide, record, execute, record fills and funding.
+
+Its result type is in ``bot.daemon.tick_outcome``; the holds put on the plan before it trades
+(kill switch, shorts that may not grow, the screen, the limit-order deadline) in
+``bot.daemon.order_gate``.
+"""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import structlog
@@ -12,22 +16,23 @@ import structlog
 from bot.config.models import Config
 from bot.core.collateral_policy import CollateralSettings
 from bot.core.execution import style_orders
-from bot.core.margin import InstrumentMargin, instrument_margins
+from bot.core.margin import instrument_margins
 from bot.core.planner import PlannerSettings
-from bot.core.risk import price_disagreement, screen_orders
 from bot.core.types import OrderState, Ownership, PlannedOrder
-from bot.daemon.collateral import ActionReport, CollateralDesk, collateral_settings
-from bot.daemon.decide import Decision, decide
+from bot.daemon.collateral import CollateralDesk, collateral_settings
+from bot.daemon.decide import decide
 from bot.daemon.decision_log import log_checks, log_decision, log_events
 from bot.daemon.estimates import EstimateCache
-from bot.daemon.execute import ExecutionReport, execute_orders
+from bot.daemon.execute import execute_orders
 from bot.daemon.guards import Guards
+from bot.daemon.order_gate import held_increases, kill_switch_on, past_deadline, screen_plan
 from bot.daemon.ownership import AccountLock
 from bot.daemon.reconcile import reconcile_orders
 from bot.daemon.risk_view import liquidation_checks, watch_events
 from bot.daemon.setup import prepare_account, prepare_instruments
 from bot.daemon.snapshot import read_snapshot
 from bot.daemon.sync import HistorySync
+from bot.daemon.tick_outcome import TickOutcome, TickSkipped
 from bot.exchange.errors import (
     ConfigurationMismatchError,
     ExchangeUnavailableError,
@@ -39,7 +44,6 @@ from bot.store.collateral_repo import CollateralRecords
 from bot.store.repo import Store
 from bot.store.rule_repo import RuleRecords
 from strategies.base import HedgeRule
-from strategies.risk import LiquidationCheck
 from strategies.state import RuleState
 
 log = structlog.get_logger(__name__)
@@ -47,22 +51,6 @@ log = structlog.get_logger(__name__)
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
-
-
-@dataclass(frozen=True)
-class TickOutcome:
-    tick_id: int
-    decision: Decision
-    orders: tuple[PlannedOrder, ...]  # what was sent (or recorded as DRY_RUN)
-    execution: ExecutionReport | None
-    held: tuple[tuple[PlannedOrder, str], ...] = ()  # planned but held back, with the reason
-    risk: tuple[LiquidationCheck, ...] = ()  # margin and liquidation view of each short
-    collateral: ActionReport | None = None  # what the collateral actions did (None: none sent)
-    margin: tuple[InstrumentMargin, ...] = ()  # wallet, required margin and shortfall per hedge
-
-
-class TickSkipped(Exception):
-    """The tick did nothing on purpose (trading paused); not a failure."""
 
 
 class Hedger:
@@ -214,29 +202,12 @@ class Hedger:
         self.last_outcome = outcome
         return outcome
 
-    def _past_deadline(self, orders: Sequence[PlannedOrder]) -> frozenset[str]:
-        """Symbols worked with limit orders for longer than ``market_after_seconds``."""
-        now = self.clock()
-        symbols = {order.symbol for order in orders}
-        for symbol in list(self.working_since):
-            if symbol not in symbols:
-                del self.working_since[symbol]  # the hedge got there: the next gap starts afresh
-        for symbol in symbols:
-            self.working_since.setdefault(symbol, now)
-        deadline = timedelta(seconds=self.config.execution.market_after_seconds)
-        return frozenset(s for s in symbols if now - self.working_since[s] >= deadline)
-
     async def _record_estimate(self, asset: str, hedge: str, estimate: BetaEstimate) -> None:
         await self.records.record_beta_estimate(self.account, asset, hedge, estimate)
 
     def kill_switch_engaged(self) -> bool:
         """The kill switch file exists, or its environment variable is "1"."""
-        limits = self.config.limits
-        if limits.kill_switch_file is not None and limits.kill_switch_file.exists():
-            return True
-        return (
-            bool(limits.kill_switch_env) and self.environ.get(limits.kill_switch_env or "") == "1"
-        )
+        return kill_switch_on(self.config.limits, self.environ)
 
     async def _tick(self, tick_id: int) -> TickOutcome:
         now = self.clock()
@@ -333,38 +304,26 @@ class Hedger:
         if kill:
             log.warning("kill_switch_engaged", reduce_only_allowed=True)
         moved = await self.collateral.execute(tick_id, decision.collateral.actions, self.dry_run)
-        unfunded = {
-            symbol: "the collateral move funding its margin did not complete"
-            for symbol, market in snapshot.markets.items()
-            if market.is_inverse and market.settle in moved.incomplete_coins
-        }
-        unfunded.update(await self._prepare_new(decision.plan.orders))
-        held_everywhere = read.increases_held  # a data error: no short may grow anywhere
-        if held_everywhere is not None:
-            unfunded.update({order.symbol: held_everywhere for order in decision.plan.orders})
-        screened = screen_orders(
+        unfunded = held_increases(
+            snapshot,
             decision.plan.orders,
-            kill_switch=kill,
-            blocked_symbols=blocked
-            if mode != "paused"
-            else blocked | {o.symbol for o in decision.plan.orders},
-            slippage={s: price_disagreement(t.last, t.mark) for s, t in snapshot.tickers.items()},
-            max_slippage=self.config.execution.max_slippage,
-            held_increases=unfunded,
+            incomplete_coins=moved.incomplete_coins,
+            unprepared=await self._prepare_new(decision.plan.orders),
+            held_everywhere=read.increases_held,
+        )
+        screened = screen_plan(
+            decision.plan.orders,
+            snapshot,
+            kill=kill,
+            blocked=blocked,
+            paused=mode == "paused",
+            held=unfunded,
             hold_all=hold_all,
+            max_slippage=self.config.execution.max_slippage,
         )
-        for order, reason in screened.held:
-            log.warning(
-                "order_held",
-                symbol=order.symbol,
-                side=order.side,
-                contracts=str(order.contracts),
-                reduce_only=order.reduce_only,
-                reason=reason,
-            )
-        orders = style_orders(
-            screened.allowed, snapshot.tickers, execution_cfg, self._past_deadline(screened.allowed)
-        )
+        deadline = timedelta(seconds=execution_cfg.market_after_seconds)
+        late = past_deadline(self.working_since, screened.allowed, self.clock(), deadline)
+        orders = style_orders(screened.allowed, snapshot.tickers, execution_cfg, late)
         log_decision(decision, orders, band=self.settings.band, dry_run=self.dry_run)
         margin = instrument_margins(
             snapshot,

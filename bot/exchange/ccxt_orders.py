@@ -43,7 +43,8 @@ from bot.exchange.errors import (
     OrdersDisabledError,
     TemporaryExchangeError,
 )
-from bot.exchange.profiles import ExchangeProfile, NoSandboxError
+from bot.exchange.profile_model import ExchangeProfile
+from bot.exchange.venue import NoSandboxError
 
 T = TypeVar("T")
 log = structlog.get_logger(__name__)

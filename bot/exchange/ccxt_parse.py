@@ -19,7 +19,7 @@ from bot.core.types import (
     Position,
     Side,
 )
-from bot.exchange.profiles import AmountUnit, InfoRows, WalletTotal
+from bot.exchange.profile_model import AmountUnit, InfoRows, WalletTotal
 
 ZERO = Decimal(0)
 _DECIMAL_PLACES = 2  # ccxt.base.decimal_to_precision.DECIMAL_PLACES

@@ -40,8 +40,10 @@ from bot.exchange.ccxt_parse import (
 from bot.exchange.errors import (
     ExchangeError,
 )
-from bot.exchange.profiles import ExchangeProfile, profile_for, venue_refusal
+from bot.exchange.profile_model import ExchangeProfile
+from bot.exchange.profiles import profile_for
 from bot.exchange.retry import RetryPolicy, with_retries
+from bot.exchange.venue import venue_refusal
 from bot.logs import scrub_text
 
 T = TypeVar("T")
@@ -62,7 +64,7 @@ class CcxtPort(CcxtMarketData):
         self.client = client
         self.profile = profile
         self.retry = retry or RetryPolicy()
-        # Set when the venue may be read but never traded (see profiles.venue_refusal).
+        # Set when the venue may be read but never traded (see venue.venue_refusal).
         self.read_only_reason = read_only_reason
         self._markets: dict[str, Market] | None = None
         self._exchange_now: datetime | None = None

@@ -15,7 +15,8 @@ from decimal import Decimal
 from bot.config.models import SpotSourceConfig
 from bot.config.secrets import Credentials
 from bot.exchange.ccxt_port import CcxtPort
-from bot.exchange.profiles import ExchangeProfile, spot_source_profile
+from bot.exchange.profile_model import ExchangeProfile
+from bot.exchange.profiles import spot_source_profile
 
 ZERO = Decimal(0)
 SpotPart = tuple[Mapping[str, Decimal], Collection[str] | None]

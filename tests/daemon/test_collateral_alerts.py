@@ -11,7 +11,7 @@ from bot.core.types import CollateralAction, Plan, Snapshot
 from bot.daemon.alerting import collateral_alerts, rule_event_alerts
 from bot.daemon.collateral import ActionReport
 from bot.daemon.decide import Decision, _action_event
-from bot.daemon.tick import TickOutcome
+from bot.daemon.tick_outcome import TickOutcome
 
 NOW = datetime(2024, 1, 1, tzinfo=UTC)
 SELL = CollateralAction(

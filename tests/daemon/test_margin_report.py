@@ -20,7 +20,7 @@ from bot.config.loader import parse_config
 from bot.core.types import CollateralAction, CollateralActionKind, MarginShortfall
 from bot.daemon.collateral import ActionReport
 from bot.daemon.report import action_outcome, state_summary
-from bot.daemon.tick import TickOutcome
+from bot.daemon.tick_outcome import TickOutcome
 from bot.http.metrics import Metrics
 from tests.helpers import REPO
 

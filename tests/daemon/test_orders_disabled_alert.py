@@ -17,7 +17,7 @@ from bot.core.types import OrderState, Plan, PlannedOrder, Snapshot
 from bot.daemon.alerting import orders_disabled_alert
 from bot.daemon.decide import Decision
 from bot.daemon.execute import ExecutionReport, execute_orders
-from bot.daemon.tick import TickOutcome
+from bot.daemon.tick_outcome import TickOutcome
 from bot.store.db import upgrade
 from bot.store.repo import Store
 from tests.exchanges.replay import replay_client

@@ -13,7 +13,8 @@ import pytest
 from bot.core.types import OrderRequest, TransferRequest
 from bot.exchange.ccxt_port import CcxtPort
 from bot.exchange.errors import PermanentExchangeError
-from bot.exchange.profiles import PROFILES, NoSandboxError, profile_for
+from bot.exchange.profiles import PROFILES, profile_for
+from bot.exchange.venue import NoSandboxError
 from tests.exchanges.recorded import FIXTURES, RecordingClient, offline_exchange
 
 TRANSFER_ID = "0f8fad5b-d9cb-469f-a165-70867728950e"

@@ -16,7 +16,8 @@ from bot.cli.main import app
 from bot.config.loader import ConfigError, load_config, parse_config
 from bot.config.models import Config
 from bot.config.secrets import Credentials, resolve_credentials
-from bot.exchange.profiles import PROFILES, ExchangeProfile
+from bot.exchange.profile_model import ExchangeProfile
+from bot.exchange.profiles import PROFILES
 from bot.exchange.spot_sources import SpotSource, open_spot_source, read_spot_sources
 from tests.exchanges.recorded import RecordingClient, offline_exchange
 

@@ -10,7 +10,8 @@ from ccxt.base import errors as ccxt_errors
 from bot.core.types import OrderState
 from bot.exchange.ccxt_parse import balance_totals, parse_margin_wallets
 from bot.exchange.ccxt_port import CcxtPort
-from bot.exchange.profiles import InfoRows, profile_for
+from bot.exchange.profile_model import InfoRows
+from bot.exchange.profiles import profile_for
 from bot.exchange.spot_sources import merge_spot_balances
 from tests.exchanges.recorded import RecordingClient, offline_exchange
 

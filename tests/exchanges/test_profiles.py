@@ -13,15 +13,8 @@ from bot.config.secrets import Credentials
 from bot.core.ids import client_order_id
 from bot.core.types import OrderRequest
 from bot.exchange.ccxt_port import CcxtPort
-from bot.exchange.profiles import (
-    PROFILES,
-    NoSandboxError,
-    ccxt_available,
-    check_venue,
-    profile_for,
-    spot_source_profile,
-    venue_refusal,
-)
+from bot.exchange.profiles import PROFILES, ccxt_available, profile_for, spot_source_profile
+from bot.exchange.venue import NoSandboxError, check_venue, venue_refusal
 
 CREDENTIALS = Credentials(api_key=SecretStr("key"), secret=SecretStr("secret"))
 

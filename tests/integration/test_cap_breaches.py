@@ -21,7 +21,7 @@ import pytest
 from bot.app import Runtime
 from bot.config.models import SimConfig
 from bot.core.types import OrderRequest
-from bot.daemon.tick import TickOutcome
+from bot.daemon.tick_outcome import TickOutcome
 from bot.emulator import start_emulator
 from strategies.events import RuleEvent
 from tests.integration.conftest import SIM, Bot, Venue, merged

@@ -14,7 +14,7 @@ import pytest
 from bot.app import Runtime, open_runtime
 from bot.config.loader import parse_config
 from bot.core.inverse import isolated_liquidation_price_short
-from bot.daemon.tick import TickOutcome
+from bot.daemon.tick_outcome import TickOutcome
 from bot.emulator import RunningEmulator, start_emulator
 from tests.helpers import REPLAY_DIR, REPO
 

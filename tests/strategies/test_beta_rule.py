@@ -21,7 +21,7 @@ from strategies.base import (
     evaluate_rule,
     rule_instruments,
 )
-from strategies.beta import Gating
+from strategies.beta_gating import Gating
 from strategies.book import evaluate_book
 from strategies.ratio import RatioRule
 from strategies.requests import is_due

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, time, timedelta
 
 import pytest
 
-from strategies.beta import Gating
+from strategies.beta_gating import Gating
 from strategies.state import RuleState
 from strategies.windows import (
     ActivationState,
