@@ -31,15 +31,15 @@ import gc
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
 
-from bot.backtest.collateral import UsageWindow, execute_actions
-from bot.backtest.data import MarketData, choose_funding
+from bot.backtest.collateral import UsageWindow
+from bot.backtest.data import MarketData
 from bot.backtest.decision import BandCheck, MarginInputs, in_band, in_band_totals
 from bot.backtest.estimates import Estimates
-from bot.backtest.funding import FundingPlan
+from bot.backtest.execution import execute_decision
+from bot.backtest.replay_setup import engine, funding_plan, replay_period, unhedged_book
 from bot.backtest.rulebook import RuleBook
 from bot.backtest.run_types import (
     Activity,
-    BacktestError,
     BacktestOptions,
     Progress,
     Recording,
@@ -53,27 +53,21 @@ from bot.backtest.snapshot import Change, SnapshotReader
 from bot.backtest.wallets import MarginCheck, WalletState
 from bot.config.models import Config
 from bot.core.planner import PlannerSettings
-from bot.core.risk import price_disagreement, screen_orders
 from bot.core.types import (
     Exposure,
     HedgeTarget,
-    OrderRequest,
     Ownership,
-    PlannedOrder,
     Snapshot,
 )
 from bot.daemon.collateral import collateral_settings
 from bot.daemon.decide import Decision, decide, valued_assets
-from bot.sim.engine import SimExchange
-from bot.sim.errors import RejectError
-from bot.sim.params import STABLECOINS, SimParams
-from bot.sim.series import from_epoch, to_epoch
+from bot.sim.params import STABLECOINS
+from bot.sim.series import from_epoch
 from strategies import build_rule
 from strategies.base import HedgeRule, InstrumentListing, RuleInputs
 from strategies.book import BookResult
 from strategies.state import RuleState
 
-UNFUNDED = "the collateral move funding its margin did not complete"  # the daemon's words
 ZERO = Decimal(0)
 
 
@@ -86,39 +80,9 @@ class Replay:
         self.cfg = sim = sim_config(config)
         feed = market.feed
         self.step_s = feed.step_seconds
-        self.start_s, self.end_s = self._period(options)
-        perp_coins = sorted(set(sim.inverse_perps or feed.coins) & set(feed.coins) - STABLECOINS)
-        histories = {}
-        for coin in perp_coins:
-            chosen = choose_funding(
-                market, coin, self.start_s, self.end_s, options.funding.get(coin)
-            )
-            if chosen is not None:
-                histories[coin] = chosen
-        self.funding = FundingPlan(
-            tuple(perp_coins),
-            histories,
-            dict(sim.funding_rate),
-            SimParams().default_funding_rate,
-            sim.funding_interval_hours,
-            self.start_s,
-            self.end_s,
-        )
-        params = SimParams(
-            fee_rate=sim.fee_rate,
-            default_funding_rate=Decimal(0),
-            funding_interval_hours=self.funding.grid_hours,
-            maintenance_margin_rate=sim.maintenance_margin_rate,
-            contract_sizes_usd={c: s for c, s in sim.contract_size_usd.items() if c in feed.coins},
-            perp_coins=None if sim.inverse_perps is None else frozenset(sim.inverse_perps),
-        )
-        self.sim = SimExchange(
-            feed,
-            params,
-            start=from_epoch(self.start_s),
-            spot=sim.balances.spot,
-            margin_balances=sim.balances.margin,
-        )
+        self.start_s, self.end_s = replay_period(feed, self.step_s, options)
+        self.funding = funding_plan(market, sim, self.start_s, self.end_s, options)
+        self.sim = engine(market, sim, self.funding, self.start_s)
         hedge = config.hedge
         for symbol in self.sim.markets():  # the daemon's prepare(): mode and leverage
             self.sim.set_margin_mode(symbol, hedge.margin_mode)
@@ -148,38 +112,11 @@ class Replay:
         self._quiet_plan: QuietPlan | None = None  # the test of the next quiet ticks
         self._window = quiet_window(self, options.skip_ahead)
 
-    def _period(self, options: BacktestOptions) -> tuple[int, int]:
-        feed = self.market.feed
-        first, last = to_epoch(feed.start), to_epoch(feed.end)
-        start = first if options.start is None else max(first, to_epoch(options.start))
-        end = last if options.end is None else min(last, to_epoch(options.end))
-        start = -(-start // self.step_s) * self.step_s
-        end = end // self.step_s * self.step_s
-        if end <= start:
-            raise BacktestError(
-                f"empty period: the data covers {feed.start:%Y-%m-%d %H:%M}.."
-                f"{feed.end:%Y-%m-%d %H:%M}"
-            )
-        return start, end
-
     def _setup_books(self) -> None:
-        """The unhedged book: every coin of a rule's asset (all wallets) and every coin held in
-        spot or static at market; margin coins without a rule (hedge collateral) as the cash they
-        were worth at the start, like stablecoins."""
-        sim, static = self.cfg.balances, self.config.holdings.static
-        ruled = {rule.asset for rule in self.rules}
-        coins: dict[str, Decimal] = {}
-        cash = Decimal(0)
-        for wallet, is_margin in ((sim.spot, False), (static, False), (sim.margin, True)):
-            for coin, amount in wallet.items():
-                if coin in STABLECOINS:
-                    cash += amount
-                elif is_margin and coin not in ruled:
-                    cash += amount * self.sim.price(coin)
-                else:
-                    coins[coin] = coins.get(coin, Decimal(0)) + amount
-        self.bag = coins
-        self.cash = float(cash)
+        """The unhedged book (``unhedged_book``) and each rule's hedge coin at the start."""
+        self.bag, self.cash = unhedged_book(
+            self.cfg.balances, self.config.holdings.static, self.rules, self.sim.price
+        )
         markets = self.sim.markets()
         self._hedge_coin: dict[str, str] = {}
         # rules whose instrument can change (dated contracts are rolled; a listing of any
@@ -349,25 +286,14 @@ class Replay:
         self.owned = decision.plan.owned
         self.recording.shortfall.append(bool(decision.plan.shortfalls))
         self.activity.decisions += 1
-        unfunded, moved = self._move_collateral(decision, snapshot)
-        tickers = snapshot.tickers  # screen_orders reads the slippage of the orders' symbols
-        ordered = {order.symbol for order in decision.plan.orders}
-        screened = screen_orders(
-            decision.plan.orders,
-            kill_switch=False,
-            slippage={
-                s: price_disagreement(tickers[s].last, tickers[s].mark)
-                for s in ordered
-                if s in tickers
-            },
-            max_slippage=self.config.execution.max_slippage,
-            held_increases=unfunded,
+        return execute_decision(
+            self.sim,
+            decision,
+            snapshot,
+            self.usage,
+            self.activity,
+            self.config.execution.max_slippage,
         )
-        self.activity.held += len(screened.held)
-        self.activity.held_unfunded += sum(reason == UNFUNDED for _, reason in screened.held)
-        for order in screened.allowed:
-            self._send(order)
-        return bool(screened.allowed) or moved
 
     def ticks_before(self, instant_s: int) -> int:
         """The number of ticks of the run that come before epoch second ``instant_s`` (tick
@@ -392,25 +318,6 @@ class Replay:
         terms = plain_terms(self) if judged is None else window_terms(self, *judged)
         if terms is not None:
             self._quiet_plan = window.plan(self, snapshot, states, terms)
-
-    def _move_collateral(
-        self, decision: Decision, snapshot: Snapshot
-    ) -> tuple[dict[str, str], bool]:
-        """Run the decision's collateral actions on the engine: the symbols whose increases
-        must wait (their coin's funding failed, as the daemon's tick holds them) and whether
-        any coin moved."""
-        if not decision.collateral.actions:
-            return {}, False
-        outcome = execute_actions(self.sim, decision.collateral.actions)
-        for done in outcome.done:
-            self.usage.add(done)
-        self.activity.collateral.extend(outcome.done)
-        unfunded = {  # as the daemon's tick: increases wait, reductions go out
-            symbol: UNFUNDED
-            for symbol, market in snapshot.markets.items()
-            if market.is_inverse and market.settle in outcome.failed_coins
-        }
-        return unfunded, outcome.changed
 
     def _decide(self, snapshot: Snapshot, tick: int, rules: Sequence[HedgeRule]) -> Decision:
         """``decide()`` on the tick's snapshot (with tickers) and the replay's inputs; ``rules``:
@@ -460,23 +367,6 @@ class Replay:
             margin=margin,
             owned=self.owned,
         )
-
-    def _send(self, order: PlannedOrder) -> None:
-        request = OrderRequest(
-            symbol=order.symbol,
-            side=order.side,
-            contracts=order.contracts,
-            reduce_only=order.reduce_only,
-            client_order_id=order.client_order_id,
-        )
-        try:
-            self.sim.create_order(request)
-            self.activity.orders += 1
-        except RejectError as exc:
-            when = f"{self.sim.now:%Y-%m-%d %H:%M}"
-            self.activity.rejected.append(
-                f"{when} {order.side} {order.contracts} {order.symbol}: {exc}"
-            )
 
     def _record(
         self,
