@@ -157,7 +157,7 @@ class Replay:
             if now_s + self.step_s > self.end_s:
                 break
             settled = self._settle_until(now_s + self.step_s)
-            sim.step()
+            sim.next_step()
             change = self._change(placed, settled, now_s)
         if progress is not None:
             progress(tick, self.ticks_total)
@@ -194,12 +194,12 @@ class Replay:
         return first <= close_s
 
     def _tick(self, tick: int, change: Change) -> bool:
-        now = self.sim.now
         plan = self._quiet_plan
         if plan is not None and change == "none" and plan.quiet(tick):  # ``.skip``
             record_quiet(self, plan)
             return False
         self._quiet_plan = None
+        now = self.sim.now
         snapshot = self.reader.read(self.book.instruments(self.reader.markets, now), change, now)
         key = (self.reader.coin_key, tuple(snapshot.margin))
         if key != self._valued_key:  # valued_assets reads only these keys: cache its answer

@@ -263,8 +263,13 @@ class SimExchange(TradingMixin, SpotMixin):
 
     def step(self) -> datetime:
         """Move to the next candle close (the next whole hour with fixed prices); return now."""
-        self._advance_to(self._next_step_ms())
+        self.next_step()
         return self.now
+
+    def next_step(self) -> None:
+        """``step`` without building the datetime it returns (the replay's loop reads the clock
+        in epoch ms)."""
+        self._advance_to(self._next_step_ms())
 
     def _next_step_ms(self) -> int:
         return (self._now_ms // self._step_ms + 1) * self._step_ms
