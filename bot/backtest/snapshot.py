@@ -320,9 +320,38 @@ class SnapshotReader:
             c: MarginWallet(c, fresh[c], w.unrealized_pnl) for c, w in self._margin.items()
         }
         self._sum_coins()
-        self._read_positions()  # the same contracts and entries: new liquidation prices
+        if self._pnl_floats is None:  # a linear or entry-less position: read everything again
+            self._read_positions()
+        else:
+            self._new_limits()
         self._balance_reads += 1
         return True
+
+    def _new_limits(self) -> None:
+        """The positions after funding settlements: the same contracts and entries, so only
+        their liquidation prices (which depend on the balance) are asked again. The marks and
+        PnL they carry stay those of the last full read: with every open position inverse,
+        nothing reads them before ``_reprice`` replaces them (``shorts`` values an inverse
+        short by its face)."""
+        limit = self.sim.liquidation_price
+        fresh: dict[str, Position] = {}
+        for symbol, _, pos in self._open:
+            price = limit(symbol)
+            if price != pos.liquidation_price:  # (``replace`` costs twice as much)
+                pos = Position(
+                    symbol,
+                    pos.contracts,
+                    pos.entry_price,
+                    pos.mark_price,
+                    pos.unrealized_pnl,
+                    pos.leverage,
+                    pos.margin_mode,
+                    price,
+                    pos.hedge_mode,
+                )
+            fresh[symbol] = pos
+        self._open = [(symbol, market, fresh[symbol]) for symbol, market, _ in self._open]
+        self._positions = self._base = {s: fresh.get(s, p) for s, p in self._base.items()}
 
     def _reprice(self, prices: Mapping[str, Decimal]) -> None:
         """Carry positions and wallets over to the new prices (module docstring)."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 
 from bot.core.inverse import MaintenanceBasis
@@ -70,6 +71,7 @@ class Account:
         # without building and hashing the key (the replay asks for every position each step)
         self._liquidation_last: dict[str, _LiquidationMemo] = {}
         self._ledger_seq = 0
+        self._stamp = (-1, ms_to_datetime(0))  # the last instant recorded, as a datetime
 
     def position(self, symbol: str) -> SimPosition:
         pos = self.positions.get(symbol)
@@ -142,6 +144,13 @@ class Account:
         )
         return price
 
+    def _timestamp(self, ts_ms: int) -> datetime:
+        """``ms_to_datetime(ts_ms)``, built once for the records of one instant (a funding
+        settlement writes one per position)."""
+        if ts_ms != self._stamp[0]:
+            self._stamp = (ts_ms, ms_to_datetime(ts_ms))
+        return self._stamp[1]
+
     def _next_exec_id(self, kind: ExecKind) -> str:
         self._exec_seq += 1
         return f"{kind[0].upper()}{self._exec_seq:09d}"
@@ -183,7 +192,7 @@ class Account:
             kind=kind,
             symbol=market.symbol,
             ts_ms=ts_ms,
-            timestamp=ms_to_datetime(ts_ms),
+            timestamp=self._timestamp(ts_ms),
             side=side,
             contracts=contracts,
             price=price,
@@ -212,7 +221,7 @@ class Account:
             kind="funding",
             symbol=market.symbol,
             ts_ms=ts_ms,
-            timestamp=ms_to_datetime(ts_ms),
+            timestamp=self._timestamp(ts_ms),
             side="sell" if pos.contracts < 0 else "buy",
             contracts=abs(pos.contracts),
             price=price,
@@ -253,7 +262,7 @@ class Account:
             kind=kind,
             coin=coin,
             amount=amount,
-            timestamp=ms_to_datetime(ts_ms),
+            timestamp=self._timestamp(ts_ms),
             source=source,
             destination=destination,
             reference=reference,

@@ -222,6 +222,14 @@ class QueryMixin:
             )
         return out
 
+    def liquidation_price(self, symbol: str) -> Decimal | None:
+        """The liquidation price ``positions()`` reports for ``symbol`` (None: flat or unknown)."""
+        pos = self._account.positions.get(symbol)
+        market = self._markets.get(symbol)
+        if pos is None or market is None:
+            return None
+        return self._account.liquidation_price(market, pos)
+
     def realized_pnl(self, symbol: str) -> Decimal:
         """Cumulative realized trading PnL of ``symbol`` (before fees and funding)."""
         pos = self._account.positions.get(symbol)
