@@ -11,10 +11,9 @@ from bot.backtest.run_types import Activity
 from bot.core.risk import price_disagreement, screen_orders
 from bot.core.types import OrderRequest, PlannedOrder, Snapshot
 from bot.daemon.decide import Decision
+from bot.daemon.order_gate import UNFUNDED, held_increases
 from bot.sim.engine import SimExchange
 from bot.sim.errors import RejectError
-
-UNFUNDED = "the collateral move funding its margin did not complete"  # the daemon's words
 
 
 def execute_decision(
@@ -62,11 +61,13 @@ def move_collateral(
     for done in outcome.done:
         usage.add(done)
     activity.collateral.extend(outcome.done)
-    unfunded = {  # as the daemon's tick: increases wait, reductions go out
-        symbol: UNFUNDED
-        for symbol, market in snapshot.markets.items()
-        if market.is_inverse and market.settle in outcome.failed_coins
-    }
+    unfunded = held_increases(  # as the daemon's tick: increases wait, reductions go out
+        snapshot,
+        decision.plan.orders,
+        incomplete_coins=outcome.failed_coins,
+        unprepared={},
+        held_everywhere=None,
+    )
     return unfunded, outcome.changed
 
 

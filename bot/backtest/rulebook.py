@@ -116,10 +116,7 @@ class RuleBook:
             snapshot.margin,
         )
         ruled = self._ruled
-        cached = self._held_cache
-        if cached[0] is not spot or cached[1] is not static:  # the reader replaces, not mutates
-            cached = self._held_cache = (spot, static, {})
-        held_by_asset = cached[2]
+        held_by_asset = self._held_by_asset(spot, static)
         usd: dict[str, Decimal] = {}
         for asset in assets:
             price = prices.get(asset)
@@ -130,8 +127,8 @@ class RuleBook:
             if asset not in ruled and asset not in COLLATERAL_STABLECOINS and collateral > 0:
                 return None  # collateral_targets would add a target
             held = held_by_asset.get(asset)
-            if held is None:  # exposures(): spot.get(asset, ZERO) + static.get(asset, ZERO)
-                held = held_by_asset[asset] = spot.get(asset, ZERO) + static.get(asset, ZERO)
+            if held is None:
+                held = held_by_asset[asset] = _held(spot, static, asset)
             usd[asset] = (held + collateral) * price
         totals: dict[str, Decimal] = {}
         for asset, ratio, instrument in plain:
@@ -139,6 +136,16 @@ class RuleBook:
             target = ratio * value if value > 0 else ZERO
             totals[instrument] = totals.get(instrument, ZERO) + target
         return totals
+
+    def _held_by_asset(
+        self, spot: Mapping[str, Decimal], static: Mapping[str, Decimal]
+    ) -> dict[str, Decimal]:
+        """Spot + static per coin (``_held``), kept while both mappings are the same objects
+        (the reader replaces them, never mutates them)."""
+        cached = self._held_cache
+        if cached[0] is not spot or cached[1] is not static:
+            cached = self._held_cache = (spot, static, {})
+        return cached[2]
 
     def recall(self, inputs: RuleInputs, index: int) -> RuleResult | None:
         """Rule ``index``'s answer in the last ``evaluate`` when ``inputs`` equals its inputs
@@ -169,10 +176,7 @@ class RuleBook:
             snapshot.static,
             snapshot.margin,
         )
-        cached = self._held_cache
-        if cached[0] is not spot or cached[1] is not static:
-            cached = self._held_cache = (spot, static, {})
-        held_by_asset = cached[2]
+        held_by_asset = self._held_by_asset(spot, static)
         equities = self._equities
         result: dict[str, Exposure] = {}
         for asset in assets:
@@ -181,7 +185,7 @@ class RuleBook:
                 raise MissingPriceError(asset)
             held = held_by_asset.get(asset)
             if held is None:
-                held = held_by_asset[asset] = spot.get(asset, ZERO) + static.get(asset, ZERO)
+                held = held_by_asset[asset] = _held(spot, static, asset)
             wallet = wallets.get(asset)
             if wallet is None:
                 collateral = ZERO
@@ -283,3 +287,9 @@ class Recalled:
 
     def targets(self, inputs: RuleInputs) -> Sequence[HedgeTarget]:
         return self.evaluate(inputs).targets
+
+
+def _held(spot: Mapping[str, Decimal], static: Mapping[str, Decimal], asset: str) -> Decimal:
+    """``bot.core.exposure.exposures``' coins held outside margin: spot + static (the same
+    Decimal sum)."""
+    return spot.get(asset, ZERO) + static.get(asset, ZERO)

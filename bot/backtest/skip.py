@@ -38,7 +38,7 @@ import numpy.typing as npt
 from bot.backtest.band_parts import held_constants
 from bot.backtest.beta_paths import BetaPaths, ProxyFactors, beta_paths, proxy_factors
 from bot.backtest.history import History
-from bot.backtest.skip_plan import IdleCheck, InstrumentTerms, OwnerTerms, QuietPlan
+from bot.backtest.skip_plan import IdleCheck, InstrumentTerms, MadeFrom, OwnerTerms, QuietPlan
 from bot.backtest.skip_terms import Owner, Terms, steady_kind
 from bot.backtest.wallets import MarginCheck, WalletState
 from bot.core.no_trade import NoTradeTerms
@@ -208,7 +208,9 @@ class QuietWindow:
         if self.check.collateral is not None:
             idle = IdleCheck(replay, self.check, margined, coins, proxies, snapshot, terms)
         plan = QuietPlan(tuple(instruments), margined, self.check, terms, idle)
-        plan.made_from = (tuple(recipe), tuple(coins), replay._valued, reader.positions_read)
+        plan.made_from = MadeFrom(
+            tuple(recipe), tuple(coins), replay._valued, reader.positions_read
+        )
         return plan
 
     def renew(
@@ -229,12 +231,11 @@ class QuietWindow:
             made_from is None
             or plan.idle is not None
             or terms.owners is not plan.terms.owners
-            or made_from[2] is not replay._valued
-            or made_from[3] != replay.reader.positions_read
+            or made_from.valued is not replay._valued
+            or made_from.positions_read != replay.reader.positions_read
         ):
             return self.plan(replay, snapshot, states, terms)
-        recipe, coins, _, _ = made_from
-        margined = self._margined(dict.fromkeys(coins, 0), states)
+        margined = self._margined(made_from.coins, states)
         if margined is None:
             return None
         instruments = tuple(
@@ -251,7 +252,7 @@ class QuietWindow:
                 ),
             )
             for (unit, slack, signed, coin, on_it), owners in zip(
-                plan.instruments, recipe, strict=True
+                plan.instruments, made_from.recipe, strict=True
             )
         )
         renewed = QuietPlan(instruments, margined, self.check, terms)

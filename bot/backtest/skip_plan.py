@@ -7,7 +7,7 @@ full check."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from bot.backtest.skip_terms import Owner, Terms
 from bot.backtest.wallets import SLACK, MarginCheck, WalletState, wallet_capacity
@@ -35,7 +35,15 @@ OwnerTerms = tuple[
 ]
 # per instrument: USD per contract, slack, signed contracts, margin coin (index), owners
 InstrumentTerms = tuple[float, float, float, int, tuple[OwnerTerms, ...]]
-MadeFrom = tuple[tuple[tuple[Owner, ...], ...], tuple[str, ...], object, int]
+
+
+class MadeFrom(NamedTuple):
+    """What ``QuietWindow.renew`` reuses of a plan, and what must not have changed since."""
+
+    recipe: tuple[tuple[Owner, ...], ...]  # each instrument's owners, in ``instruments`` order
+    coins: tuple[str, ...]  # the margin coins, in ``coins`` order
+    valued: object  # the replay's valued coins then (the same object while unchanged)
+    positions_read: int  # the reader's count of position reads then
 
 
 class IdleCheck:
@@ -113,8 +121,6 @@ class QuietPlan:
         self.terms = terms  # what the plan was made of (a renewed plan starts from them)
         self.until = terms.until
         self.idle = idle
-        # what ``QuietWindow.renew`` reuses: each instrument's owners, the margin coins in
-        # order, the replay's valued coins and the reader's count of position reads then
         self.made_from: MadeFrom | None = None
 
     def quiet(self, tick: int) -> bool:

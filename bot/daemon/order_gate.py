@@ -20,6 +20,7 @@ from bot.core.types import PlannedOrder, Snapshot
 
 # The tick's logger: these events are part of the tick's log, as in ``decision_log``.
 log = structlog.get_logger("bot.daemon.tick")
+UNFUNDED = "the collateral move funding its margin did not complete"  # why an increase waits
 
 
 def kill_switch_on(limits: LimitsConfig, environ: Mapping[str, str]) -> bool:
@@ -41,7 +42,7 @@ def held_increases(
     whose collateral move did not complete, symbols not prepared (``unprepared``), and every
     ordered symbol when ``held_everywhere`` (a data error) says so."""
     unfunded = {
-        symbol: "the collateral move funding its margin did not complete"
+        symbol: UNFUNDED
         for symbol, market in snapshot.markets.items()
         if market.is_inverse and market.settle in incomplete_coins
     }

@@ -64,11 +64,9 @@ class Account:
         self.maintenance_basis: MaintenanceBasis = maintenance_basis
         self._exec_seq = 0
         # Liquidation prices change only with the position or its collateral, not with the
-        # price: cache them by everything they depend on (the replay asks at every step).
-        self._liquidation_cache: dict[tuple[object, ...], Decimal | None] = {}
-        # ... and, per symbol, the last answer with the very objects it came from: Decimals are
+        # price: per symbol, the last answer with the very objects it came from. Decimals are
         # immutable and every change replaces them, so the same objects give the same answer
-        # without building and hashing the key (the replay asks for every position each step)
+        # (the replay asks for every position at every step).
         self._liquidation_last: dict[str, _LiquidationMemo] = {}
         self._ledger_seq = 0
         self._stamp = (-1, ms_to_datetime(0))  # the last instant recorded, as a datetime
@@ -105,32 +103,15 @@ class Account:
             and last.isolated is isolated
         ):
             return last.price
-        key = (
-            market.symbol,
-            market.contract_size,
+        collateral = self.position_margin(market, pos) if isolated else wallet
+        price = margin.liquidation_price(
+            market,
             pos.contracts,
             pos.entry,
-            pos.leverage,
-            isolated,
-            wallet,
+            collateral,
             self.maintenance_rate,
             self.maintenance_basis,
         )
-        if key in self._liquidation_cache:
-            price = self._liquidation_cache[key]
-        else:
-            collateral = self.position_margin(market, pos) if isolated else wallet
-            price = margin.liquidation_price(
-                market,
-                pos.contracts,
-                pos.entry,
-                collateral,
-                self.maintenance_rate,
-                self.maintenance_basis,
-            )
-            if len(self._liquidation_cache) > 4096:  # positions change; old keys never come back
-                self._liquidation_cache.clear()
-            self._liquidation_cache[key] = price
         self._liquidation_last[market.symbol] = _LiquidationMemo(
             market,
             pos.contracts,
