@@ -9,8 +9,9 @@ from decimal import Decimal
 from bot.backtest.collateral import UsageWindow, execute_actions
 from bot.backtest.run_types import Activity
 from bot.core.risk import price_disagreement, screen_orders
-from bot.core.types import OrderRequest, PlannedOrder, Snapshot
+from bot.core.types import PlannedOrder, Snapshot
 from bot.daemon.decide import Decision
+from bot.daemon.execute import order_request
 from bot.daemon.order_gate import UNFUNDED, held_increases
 from bot.sim.engine import SimExchange
 from bot.sim.errors import RejectError
@@ -73,15 +74,8 @@ def move_collateral(
 
 def send_order(sim: SimExchange, order: PlannedOrder, activity: Activity) -> None:
     """Place ``order`` (counted in ``activity.orders``); a reject is recorded, not raised."""
-    request = OrderRequest(
-        symbol=order.symbol,
-        side=order.side,
-        contracts=order.contracts,
-        reduce_only=order.reduce_only,
-        client_order_id=order.client_order_id,
-    )
     try:
-        sim.create_order(request)
+        sim.create_order(order_request(order))  # the daemon's request (decide's are at market)
         activity.orders += 1
     except RejectError as exc:
         when = f"{sim.now:%Y-%m-%d %H:%M}"
